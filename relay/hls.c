@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hls.c - HLS / LL-HLS output of one stream: when to start, cut and restart
+ * the fragmented MP4 muxer (hls_mux.c), the segments and parts kept in
+ * memory, the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
+ *
+ * Timeline: a part ends when the next frame of the driving track (video if
+ * there is video, else audio) would take it past part_ms; a segment ends
+ * at the first video key frame once it holds target_ms (audio only: on
+ * time). Durations are dts differences; each track's latest frame is held
+ * back by the muxer until the next one gives its duration, so fragments
+ * tile the timeline exactly.
+ */
+#include "hls.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hls_disk.h"
+#include "hls_mux.h"
+#include "hls_playlist.h"
+
+#define MAX_PARTS      256  /* per segment; a longer one is cut */
+#define MAX_WRITES     64   /* queued disk writes per stream */
+#define MAX_INITS      8    /* init segments still referenced */
+#define JUMP_BACK_MS   1000 /* a dts this far back restarts the timeline */
+#define JUMP_AHEAD_MS  5000 /* ... and this far ahead */
+#define NAME_MAX_BYTES 128
+
+/* ---- blobs ---- */
+
+sc_blob *sc_blob_new(const void *data, size_t len)
+{
+	sc_blob *b;
+
+	if (len > SIZE_MAX - sizeof(*b))
+		return NULL;
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	if (data && len)
+		memcpy(b->data, data, len);
+	return b;
+}
+
+sc_blob *sc_blob_ref(sc_blob *b)
+{
+	if (b)
+		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
+}
+
+void sc_blob_unref(sc_blob *b)
+{
+	if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+		free(b);
+}
+
+/* ---- state ---- */
+
+struct seg {
+	int64_t msn, start, dur, pdt_ms, gen;
+	int disc, complete;
+	sc_blob *blob; /* MSN.m4s, once complete */
+	sc_hls_pl_part *parts;
+	sc_blob **part_blobs;
+	size_t nparts;
+};
+
+struct init {
+	int64_t gen;
+	sc_blob *blob;
+};
+
+struct sc_hls {
+	uv_loop_t *loop;
+	sc_hls_config cfg;
+	char *name;
+	sc_hls_disk *disk;
+	int ll; /* parts on */
+	int64_t max_seg_ms;
+
+	sc_hls_track_cfg in[SC_HLS_TRACKS]; /* the publisher's latest configs */
+	sc_hls_mux *mux;
+	int mux_has[SC_HLS_TRACKS];
+	int restart;   /* config changed: new muxer at the next key frame */
+	int next_disc; /* the next segment follows a discontinuity */
+	int ended;
+	int64_t gen; /* current init segment, -1: none yet */
+	struct init inits[MAX_INITS];
+	size_t ninits;
+
+	struct seg *segs; /* oldest first; the last one is open if `open` */
+	size_t nsegs, cap;
+	int open;
+	int64_t next_msn, first_listed, disc_seq, longest_ms;
+
+	int64_t part_start, last_dts;
+	int part_key;
+	uint64_t part_arrival; /* latest message of the open part */
+	int64_t wall_anchor_ms, dts_anchor;
+
+	sc_blob *playlist;
+	sc_hls_pl_segment *plsegs;
+	sc_hls_stats stats;
+};
+
+static int set_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int set_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static uint64_t now_us(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void disk_write(sc_hls *h, const char *file, sc_blob *b)
+{
+	if (h->disk && b)
+		sc_hls_disk_write(h->disk, file, b); /* failures are counted */
+}
+
+static void disk_unlink(sc_hls *h, const char *file)
+{
+	if (h->disk)
+		sc_hls_disk_unlink(h->disk, file);
+}
+
+static void seg_clear(struct seg *s)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		sc_blob_unref(s->part_blobs[i]);
+	free(s->parts);
+	free(s->part_blobs);
+	sc_blob_unref(s->blob);
+	memset(s, 0, sizeof(*s));
+}
+
+static struct seg *open_seg(sc_hls *h)
+{
+	return h->open ? &h->segs[h->nsegs - 1] : NULL;
+}
+
+static size_t ncomplete(const sc_hls *h)
+{
+	return h->nsegs - (h->open ? 1 : 0);
+}
+
+/* ---- playlist ---- */
+
+static void publish(sc_hls *h, uint64_t arrival_us)
+{
+	size_t nc = ncomplete(h), first = 0, n = 0;
+	struct seg *o = open_seg(h);
+	sc_hls_pl pl = {0};
+	sc_blob *b;
+	char *text;
+	size_t len;
+
+	if ((size_t)h->cfg.window < nc)
+		first = nc - (size_t)h->cfg.window;
+	/* Discontinuities leaving the playlist move the sequence on. */
+	for (size_t i = 0; i < first; i++) {
+		if (h->segs[i].msn >= h->first_listed && h->segs[i].disc)
+			h->disc_seq++;
+	}
+	if (first < nc)
+		h->first_listed = h->segs[first].msn;
+	else if (o)
+		h->first_listed = o->msn;
+	for (size_t i = first; i < h->nsegs; i++) {
+		struct seg *s = &h->segs[i];
+
+		if (!s->complete && !h->ll)
+			continue;
+		h->plsegs[n++] = (sc_hls_pl_segment){
+			.msn = s->msn,
+			.dur_ms = s->dur,
+			.pdt_ms = s->pdt_ms,
+			.init_gen = s->gen,
+			.discontinuity = s->disc,
+			.complete = s->complete,
+			.parts = s->parts,
+			.nparts = s->nparts,
+		};
+	}
+	if (n == 0 || (n == 1 && !h->plsegs[0].complete && !h->plsegs[0].nparts))
+		return; /* nothing to play yet */
+	pl.target_ms = h->longest_ms > h->cfg.target_ms ? h->longest_ms : h->cfg.target_ms;
+	pl.part_target_ms = h->ll ? h->cfg.part_ms : 0;
+	pl.discontinuity_seq = h->disc_seq;
+	pl.part_segments = 3;
+	pl.segs = h->plsegs;
+	pl.nsegs = n;
+	pl.hint_msn = -1;
+	if (h->ll && h->mux && o && !h->ended) {
+		pl.hint_msn = o->msn;
+		pl.hint_part = (int64_t)o->nparts;
+	}
+	pl.ended = h->ended;
+	if (sc_hls_playlist_render(&pl, &text, &len) < 0)
+		return;
+	b = sc_blob_new(text, len);
+	free(text);
+	if (!b)
+		return;
+	sc_blob_unref(h->playlist);
+	h->playlist = b;
+	disk_write(h, "index.m3u8", b);
+	if (arrival_us) {
+		uint64_t now = now_us(CLOCK_MONOTONIC);
+		uint64_t d = now > arrival_us ? now - arrival_us : 0;
+
+		h->stats.last_publish_delay_us = d;
+		if (d > h->stats.max_publish_delay_us)
+			h->stats.max_publish_delay_us = d;
+	}
+	if (h->cfg.on_update)
+		h->cfg.on_update(h->cfg.userdata);
+}
+
+/* ---- segments ---- */
+
+static void drop_old(sc_hls *h)
+{
+	char file[64];
+
+	while (ncomplete(h) > (size_t)h->cfg.window + 2) {
+		struct seg *s = &h->segs[0];
+
+		if (h->ll) {
+			for (size_t i = 0; i < s->nparts; i++) {
+				snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, i);
+				disk_unlink(h, file);
+			}
+		}
+		snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
+		disk_unlink(h, file);
+		seg_clear(s);
+		memmove(&h->segs[0], &h->segs[1], (h->nsegs - 1) * sizeof(*h->segs));
+		h->nsegs--;
+	}
+	/* Init segments no kept segment refers to. */
+	for (size_t i = 0; i < h->ninits;) {
+		struct init *in = &h->inits[i];
+
+		if (in->gen == h->gen || (h->nsegs && in->gen >= h->segs[0].gen)) {
+			i++;
+			continue;
+		}
+		snprintf(file, sizeof(file), "init-%" PRId64 ".mp4", in->gen);
+		disk_unlink(h, file);
+		sc_blob_unref(in->blob);
+		memmove(in, in + 1, (h->ninits - i - 1) * sizeof(*in));
+		h->ninits--;
+	}
+}
+
+static int add_part(sc_hls *h, sc_blob *b, int64_t end)
+{
+	struct seg *s = open_seg(h);
+	sc_hls_pl_part *np;
+	sc_blob **nb;
+	char file[64];
+
+	if (!s) {
+		sc_blob_unref(b);
+		return -EINVAL;
+	}
+	np = realloc(s->parts, (s->nparts + 1) * sizeof(*np));
+	if (np)
+		s->parts = np;
+	nb = realloc(s->part_blobs, (s->nparts + 1) * sizeof(*nb));
+	if (nb)
+		s->part_blobs = nb;
+	if (!np || !nb) {
+		sc_blob_unref(b);
+		return -ENOMEM;
+	}
+	s->parts[s->nparts] = (sc_hls_pl_part){
+		.dur_ms = end - h->part_start,
+		.independent = h->part_key,
+	};
+	s->part_blobs[s->nparts] = b;
+	if (h->ll) {
+		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts);
+		disk_write(h, file, b);
+		h->stats.parts++;
+	}
+	s->nparts++;
+	return 0;
+}
+
+/* Closes the open segment at `end` (dts). One without parts is dropped. */
+static void complete_seg(sc_hls *h, int64_t end)
+{
+	struct seg *s = open_seg(h);
+	char file[64];
+	size_t total = 0;
+
+	if (!s)
+		return;
+	h->open = 0;
+	if (!s->nparts) {
+		seg_clear(s);
+		h->nsegs--;
+		h->next_msn--;
+		return;
+	}
+	if (s->nparts == 1) {
+		s->blob = sc_blob_ref(s->part_blobs[0]);
+	} else {
+		for (size_t i = 0; i < s->nparts; i++)
+			total += s->part_blobs[i]->len;
+		s->blob = sc_blob_new(NULL, total);
+		if (s->blob) {
+			total = 0;
+			for (size_t i = 0; i < s->nparts; i++) {
+				memcpy(s->blob->data + total, s->part_blobs[i]->data,
+				       s->part_blobs[i]->len);
+				total += s->part_blobs[i]->len;
+			}
+		}
+	}
+	s->dur = end - s->start;
+	s->complete = 1;
+	if (s->dur > h->longest_ms)
+		h->longest_ms = s->dur;
+	snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
+	disk_write(h, file, s->blob);
+	h->stats.segments++;
+	h->stats.last_msn = s->msn;
+	drop_old(h);
+}
+
+static int new_seg(sc_hls *h, int64_t start)
+{
+	struct seg *s;
+
+	if (h->nsegs == h->cap)
+		return -ENOBUFS; /* cannot happen: cap is window + 4 */
+	s = &h->segs[h->nsegs++];
+	memset(s, 0, sizeof(*s));
+	s->msn = h->next_msn++;
+	s->start = start;
+	s->gen = h->gen;
+	s->disc = h->next_disc;
+	s->pdt_ms = h->wall_anchor_ms + (start - h->dts_anchor);
+	h->next_disc = 0;
+	h->open = 1;
+	return 0;
+}
+
+/* ---- muxer life ---- */
+
+static void stop_mux(sc_hls *h, int flush)
+{
+	sc_blob *b = NULL;
+	int64_t end = INT64_MIN;
+
+	if (!h->mux)
+		return;
+	if (flush && sc_hls_mux_flush(h->mux, 1, &b, &end, NULL, 0) == 0 && b) {
+		if (end == INT64_MIN)
+			end = h->last_dts + sc_hls_mux_frame_ms(h->mux, SC_HLS_VIDEO);
+		if (add_part(h, b, end) == 0)
+			h->part_start = end;
+	}
+	complete_seg(h, h->part_start);
+	sc_hls_mux_free(h->mux);
+	h->mux = NULL;
+	h->next_disc = 1;
+	h->restart = 0;
+}
+
+static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *err, size_t errlen)
+{
+	sc_blob *init;
+	char file[64];
+	uint64_t mono = now_us(CLOCK_MONOTONIC);
+	int rc;
+
+	rc = sc_hls_mux_new(h->in, &h->mux, &init, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (h->ninits == MAX_INITS) {
+		sc_blob_unref(h->inits[0].blob);
+		memmove(&h->inits[0], &h->inits[1], (MAX_INITS - 1) * sizeof(h->inits[0]));
+		h->ninits--;
+	}
+	h->gen++;
+	h->inits[h->ninits++] = (struct init){.gen = h->gen, .blob = init};
+	snprintf(file, sizeof(file), "init-%" PRId64 ".mp4", h->gen);
+	disk_write(h, file, init);
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		h->mux_has[t] = h->in[t].present;
+	if (!arrival || arrival > mono)
+		arrival = mono;
+	h->wall_anchor_ms = (int64_t)(now_us(CLOCK_REALTIME) - (mono - arrival)) / 1000;
+	h->dts_anchor = dts;
+	h->part_start = h->last_dts = dts;
+	h->part_key = h->mux_has[SC_HLS_VIDEO] ? key : 1;
+	h->restart = 0;
+	h->ended = 0;
+	h->stats.active = 1;
+	return new_seg(h, dts);
+}
+
+static int on_config(sc_hls *h, int track, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+	sc_hls_track_cfg c;
+	int rc;
+
+	rc = track == SC_HLS_VIDEO ? sc_hls_parse_avcc(p, len, &c, err, errlen)
+				   : sc_hls_parse_asc(p, len, &c, err, errlen);
+	if (rc < 0) {
+		/* Frames that follow cannot be trusted: stop and wait for a
+		 * good configuration. */
+		if (h->mux && h->mux_has[track]) {
+			stop_mux(h, 1);
+			publish(h, 0);
+		}
+		sc_hls_track_cfg_clear(&h->in[track]);
+		return rc;
+	}
+	if (sc_hls_track_cfg_same(&c, &h->in[track])) {
+		sc_hls_track_cfg_clear(&c);
+		return 0;
+	}
+	sc_hls_track_cfg_clear(&h->in[track]);
+	h->in[track] = c;
+	if (h->mux)
+		h->restart = 1;
+	return 0;
+}
+
+static int on_frame(sc_hls *h, int track, int64_t dts, int64_t pts, int key, const uint8_t *p,
+		    size_t len, uint64_t arrival, char *err, size_t errlen)
+{
+	int driver, cut_part = 0, cut_seg = 0, can_start, rc;
+	struct seg *s;
+
+	if (!h->in[track].present)
+		return 0; /* no configuration yet */
+	if (track == SC_HLS_VIDEO && sc_hls_check_avcc(p, len, h->in[track].nal_length_size) < 0)
+		return set_err(err, errlen, -EINVAL, "malformed H.264 frame (%zu bytes) dropped",
+			       len);
+	can_start = track == SC_HLS_VIDEO ? key : !h->in[SC_HLS_VIDEO].present;
+	driver = h->mux && h->mux_has[SC_HLS_VIDEO] ? SC_HLS_VIDEO : SC_HLS_AUDIO;
+	if (h->mux && track == driver &&
+	    (dts < h->last_dts - JUMP_BACK_MS || dts > h->last_dts + JUMP_AHEAD_MS)) {
+		stop_mux(h, 1); /* the timeline jumped: a discontinuity */
+		publish(h, 0);
+	}
+	if (h->mux && h->restart && can_start) {
+		stop_mux(h, 1);
+		publish(h, 0);
+	}
+	if (!h->mux) {
+		if (!can_start)
+			return 0;
+		rc = start_mux(h, dts, key, arrival, err, errlen);
+		if (rc < 0)
+			return rc;
+		driver = h->mux_has[SC_HLS_VIDEO] ? SC_HLS_VIDEO : SC_HLS_AUDIO;
+	}
+	if (!h->mux_has[track])
+		return 0; /* its configuration came late: waits for a restart */
+
+	s = open_seg(h);
+	if (track == driver && s && dts > h->part_start) {
+		int64_t seg_len = dts - s->start;
+
+		if (seg_len >= h->max_seg_ms || s->nparts + 1 >= MAX_PARTS)
+			cut_seg = 1;
+		else if ((driver == SC_HLS_AUDIO || key) && seg_len >= h->cfg.target_ms)
+			cut_seg = 1;
+		if (h->ll &&
+		    dts - h->part_start + sc_hls_mux_frame_ms(h->mux, driver) > h->cfg.part_ms)
+			cut_part = 1;
+	}
+	rc = sc_hls_mux_write(h->mux, track, dts, pts, key, p, len, err, errlen);
+	if (rc < 0)
+		goto mux_failed;
+	if ((cut_part || cut_seg) && sc_hls_mux_pending(h->mux)) {
+		sc_blob *b = NULL;
+		uint64_t part_arrival = h->part_arrival;
+
+		rc = sc_hls_mux_flush(h->mux, 0, &b, NULL, err, errlen);
+		if (rc < 0)
+			goto mux_failed;
+		if (b && (rc = add_part(h, b, dts)) < 0) {
+			set_err(err, errlen, rc, "out of memory");
+			goto mux_failed;
+		}
+		h->part_start = dts;
+		h->part_key = driver == SC_HLS_VIDEO ? key : 1;
+		if (cut_seg) {
+			complete_seg(h, dts);
+			rc = new_seg(h, dts);
+			if (rc < 0)
+				goto mux_failed;
+		}
+		publish(h, part_arrival);
+	}
+	h->part_arrival = arrival;
+	if (track == driver)
+		h->last_dts = dts;
+	return 0;
+
+mux_failed:
+	/* Keep what was cut; restart at the next key frame. */
+	stop_mux(h, 0);
+	publish(h, 0);
+	return rc;
+}
+
+/* ---- API ---- */
+
+int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen)
+{
+	const uint8_t *p;
+
+	if (!h || !m)
+		return -EINVAL;
+	p = m->data;
+	if (sc_media_is_video(m)) {
+		if (m->len < 1 || (p[0] & 0x0f) != 7)
+			return set_err(err, errlen, -ENOTSUP,
+				       "video codec %d not supported (H.264 only)",
+				       m->len ? p[0] & 0x0f : -1);
+		if ((p[0] >> 4) == 5)
+			return 0; /* video info / command frame */
+		if (m->len < 5)
+			return set_err(err, errlen, -EINVAL, "truncated H.264 message");
+		if (p[1] == 0)
+			return on_config(h, SC_HLS_VIDEO, p + 5, m->len - 5, err, errlen);
+		if (p[1] != 1 || m->len == 5)
+			return 0; /* end of sequence, empty frame */
+		return on_frame(h, SC_HLS_VIDEO, m->ts, (int64_t)m->ts + m->cts, (p[0] >> 4) == 1,
+				p + 5, m->len - 5, m->arrival_us, err, errlen);
+	}
+	if (sc_media_is_audio(m)) {
+		if (m->len < 1 || (p[0] >> 4) != 10)
+			return set_err(err, errlen, -ENOTSUP,
+				       "audio format %d not supported (AAC only)",
+				       m->len ? p[0] >> 4 : -1);
+		if (m->len < 2)
+			return set_err(err, errlen, -EINVAL, "truncated AAC message");
+		if (p[1] == 0)
+			return on_config(h, SC_HLS_AUDIO, p + 2, m->len - 2, err, errlen);
+		if (m->len == 2)
+			return 0;
+		return on_frame(h, SC_HLS_AUDIO, m->ts, m->ts, 1, p + 2, m->len - 2, m->arrival_us,
+				err, errlen);
+	}
+	return 0;
+}
+
+void sc_hls_discontinuity(sc_hls *h)
+{
+	if (!h)
+		return;
+	if (h->mux) {
+		stop_mux(h, 1);
+		publish(h, 0);
+	}
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		sc_hls_track_cfg_clear(&h->in[t]);
+	h->next_disc = h->next_msn > 0;
+}
+
+void sc_hls_end(sc_hls *h)
+{
+	if (!h)
+		return;
+	stop_mux(h, 1);
+	h->ended = 1;
+	h->stats.active = 0;
+	publish(h, 0);
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		sc_hls_track_cfg_clear(&h->in[t]);
+	h->next_disc = h->next_msn > 0;
+}
+
+static int valid_name(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > NAME_MAX_BYTES || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '/' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, char *err,
+		   size_t errlen)
+{
+	sc_hls *h = NULL;
+	char *path = NULL;
+
+	if (!loop || !cfg || !valid_name(name) || cfg->part_ms < 0) {
+		set_err(err, errlen, -EINVAL, "invalid HLS stream name or configuration");
+		goto fail;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		goto oom;
+	h->loop = loop;
+	h->cfg = *cfg;
+	h->cfg.dir = NULL;
+	if (h->cfg.target_ms <= 0)
+		h->cfg.target_ms = 2000;
+	if (h->cfg.window <= 0)
+		h->cfg.window = 6;
+	if (h->cfg.window > 1000)
+		h->cfg.window = 1000;
+	h->ll = h->cfg.part_ms > 0;
+	h->max_seg_ms = h->cfg.target_ms * 4 > 10000 ? h->cfg.target_ms * 4 : 10000;
+	h->gen = -1;
+	h->stats.last_msn = -1;
+	h->cap = (size_t)h->cfg.window + 4;
+	h->name = strdup(name);
+	h->segs = calloc(h->cap, sizeof(*h->segs));
+	h->plsegs = calloc(h->cap, sizeof(*h->plsegs));
+	if (!h->name || !h->segs || !h->plsegs)
+		goto oom;
+	if (cfg->dir) {
+		if (asprintf(&path, "%s/%s", cfg->dir, name) < 0) {
+			path = NULL;
+			goto oom;
+		}
+		if ((mkdir(cfg->dir, 0755) < 0 && errno != EEXIST) ||
+		    (mkdir(path, 0755) < 0 && errno != EEXIST)) {
+			set_err(err, errlen, -errno, "cannot create %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		h->disk = sc_hls_disk_new(loop, path, MAX_WRITES);
+		if (!h->disk)
+			goto oom;
+	}
+	free(path);
+	return h;
+oom:
+	set_err(err, errlen, -ENOMEM, "out of memory");
+fail:
+	free(path);
+	sc_hls_free(h);
+	return NULL;
+}
+
+void sc_hls_free(sc_hls *h)
+{
+	if (!h)
+		return;
+	h->cfg.on_update = NULL; /* no callback from inside a destructor */
+	if (h->mux)
+		sc_hls_end(h);
+	sc_hls_disk_close(h->disk);
+	for (size_t i = 0; i < h->nsegs; i++)
+		seg_clear(&h->segs[i]);
+	for (size_t i = 0; i < h->ninits; i++)
+		sc_blob_unref(h->inits[i].blob);
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		sc_hls_track_cfg_clear(&h->in[t]);
+	sc_blob_unref(h->playlist);
+	free(h->segs);
+	free(h->plsegs);
+	free(h->name);
+	free(h);
+}
+
+static struct seg *find_seg(sc_hls *h, int64_t msn)
+{
+	for (size_t i = 0; i < h->nsegs; i++) {
+		if (h->segs[i].msn == msn)
+			return &h->segs[i];
+	}
+	return NULL;
+}
+
+int sc_hls_lookup(sc_hls *h, const char *file, sc_blob **ret, const char **ret_mime)
+{
+	const char *mime = "video/mp4";
+	int64_t a = 0, part = 0;
+	sc_blob *b = NULL;
+	struct seg *s;
+
+	if (!h || !file)
+		return -ENOENT;
+	switch (sc_hls_parse_name(file, &a, &part)) {
+	case SC_HLS_FILE_PLAYLIST:
+		b = h->playlist;
+		mime = "application/vnd.apple.mpegurl";
+		break;
+	case SC_HLS_FILE_INIT:
+		for (size_t i = 0; i < h->ninits; i++) {
+			if (h->inits[i].gen == a)
+				b = h->inits[i].blob;
+		}
+		break;
+	case SC_HLS_FILE_SEGMENT:
+		s = find_seg(h, a);
+		b = s && s->complete ? s->blob : NULL;
+		break;
+	case SC_HLS_FILE_PART:
+		s = find_seg(h, a);
+		if (!h->ll || !s)
+			break;
+		if ((size_t)part < s->nparts)
+			b = s->part_blobs[part];
+		else if (h->mux && !h->ended && s == open_seg(h) && (size_t)part == s->nparts)
+			return -EAGAIN;
+		break;
+	}
+	if (!b)
+		return -ENOENT;
+	*ret = sc_blob_ref(b);
+	if (ret_mime)
+		*ret_mime = mime;
+	return 0;
+}
+
+int sc_hls_ready(sc_hls *h, int64_t msn, int64_t part)
+{
+	struct seg *o;
+	int64_t last;
+
+	if (!h)
+		return -EINVAL;
+	o = open_seg(h);
+	last = h->stats.last_msn;
+	if (h->ll && o && o->nparts)
+		last = o->msn;
+	if (msn > last + 2)
+		return -ERANGE;
+	if (h->ended || msn <= h->stats.last_msn)
+		return 1;
+	if (part < 0 || !h->ll || !o || msn != o->msn)
+		return 0;
+	return (int64_t)o->nparts > part;
+}
+
+void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret)
+{
+	if (!h || !ret)
+		return;
+	*ret = h->stats;
+	sc_hls_disk_stats(h->disk, &ret->write_errors, &ret->write_drops);
+}

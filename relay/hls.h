@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hls.h - HLS and LL-HLS output of one stream: fragmented MP4 (CMAF) made
+ * with libavformat's mp4 muxer, cut into segments on key frames and into
+ * partial segments of about part_ms, with a sliding-window playlist.
+ *
+ * Files live in memory (what HTTP serves, so the event loop never reads the
+ * disk) and are also written under DIR/NAME/ by a worker thread: each file
+ * to a temporary name, then renamed; old ones deleted. The loop never
+ * blocks on disk: a full write queue drops writes and counts them.
+ *
+ *   DIR/NAME/index.m3u8      the playlist
+ *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
+ *   DIR/NAME/S.m4s           segment S (media sequence number)
+ *   DIR/NAME/S.P.m4s         part P of segment S (LL-HLS only)
+ *
+ * Loop thread only, except where noted.
+ */
+#ifndef SC_HLS_H
+#define SC_HLS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "media.h"
+
+/* An immutable, refcounted file body (atomic: the disk thread holds refs). */
+typedef struct sc_blob {
+	atomic_int refs;
+	size_t len;
+	uint8_t data[];
+} sc_blob;
+
+sc_blob *sc_blob_new(const void *data, size_t len); /* NULL on OOM */
+sc_blob *sc_blob_ref(sc_blob *b);
+void sc_blob_unref(sc_blob *b); /* any thread */
+
+typedef struct {
+	const char *dir;   /* root of all streams; NULL: memory only */
+	int64_t target_ms; /* segment target; cut at the first key frame past it (2000) */
+	int64_t part_ms;   /* LL-HLS part target; 0 disables parts (333) */
+	int window;	   /* segments in the playlist (6) */
+	/* Called after each playlist change (new part or segment), so that
+	 * blocked HTTP requests can be answered. */
+	void (*on_update)(void *userdata);
+	void *userdata;
+} sc_hls_config;
+
+typedef struct sc_hls sc_hls;
+
+/* Creates DIR/NAME. NULL with a message in err on failure. */
+sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, char *err,
+		   size_t errlen);
+/* Finishes pending disk writes of this stream (they complete in the
+ * background; the object goes away when they have). Accepts NULL. */
+void sc_hls_free(sc_hls *h);
+
+/* Feed one message (sequence headers included; data messages are ignored).
+ * 0, or a negative errno with a message in err (the caller logs it once). */
+int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen);
+/* The publisher changed: the next segment starts after EXT-X-DISCONTINUITY
+ * with a fresh init segment; timestamps may restart. */
+void sc_hls_discontinuity(sc_hls *h);
+/* The publisher left: close the open segment and end the playlist
+ * (EXT-X-ENDLIST). A later write starts a new discontinuity. */
+void sc_hls_end(sc_hls *h);
+
+/*
+ * Look up a file by its name inside the stream's folder ("index.m3u8",
+ * "init-0.mp4", "12.m4s", "12.3.m4s"). Returns 0 with a new reference and
+ * the MIME type, -ENOENT if it is not (or no longer) there, -EAGAIN if it is
+ * the part named in the current EXT-X-PRELOAD-HINT (the caller waits for
+ * the next update and asks again).
+ */
+int sc_hls_lookup(sc_hls *h, const char *file, sc_blob **ret, const char **ret_mime);
+
+/*
+ * Blocking playlist reload: is the playlist holding segment msn (and, if
+ * part >= 0, part `part` of it)? 1 yes, 0 not yet, -ERANGE if msn is more
+ * than two segments ahead of the last one (answer 400).
+ */
+int sc_hls_ready(sc_hls *h, int64_t msn, int64_t part);
+
+typedef struct {
+	uint64_t segments, parts; /* written since start */
+	uint64_t write_errors, write_drops;
+	int64_t last_msn;
+	/* key frame arrival to its part (or segment) in the playlist, us */
+	uint64_t last_publish_delay_us, max_publish_delay_us;
+	int active; /* a publisher is feeding it */
+} sc_hls_stats;
+void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hls_mux.h - fragmented MP4 (CMAF) writer for the HLS module: checks the
+ * codec configurations from the publisher, then drives libavformat's mp4
+ * muxer into memory, one fragment (moof+mdat) per flush. Internal to the
+ * HLS module. One thread at a time.
+ */
+#ifndef SC_HLS_MUX_H
+#define SC_HLS_MUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hls.h"
+
+enum { SC_HLS_VIDEO = 0, SC_HLS_AUDIO = 1, SC_HLS_TRACKS = 2 };
+
+/* One track's configuration, checked. */
+typedef struct {
+	int present;
+	uint8_t *extradata; /* AVCDecoderConfigurationRecord / AudioSpecificConfig */
+	size_t extradata_len;
+	int width, height;   /* video */
+	int nal_length_size; /* video: 1, 2 or 4 */
+	int sample_rate;     /* audio */
+	int channels;	     /* audio */
+} sc_hls_track_cfg;
+
+/* Parse and check an AVCDecoderConfigurationRecord (with the size of its
+ * first SPS) or an AudioSpecificConfig into cfg (extradata copied).
+ * 0, -EINVAL (malformed or unsupported, message in err) or -ENOMEM. */
+int sc_hls_parse_avcc(const uint8_t *p, size_t len, sc_hls_track_cfg *cfg, char *err,
+		      size_t errlen);
+int sc_hls_parse_asc(const uint8_t *p, size_t len, sc_hls_track_cfg *cfg, char *err, size_t errlen);
+void sc_hls_track_cfg_clear(sc_hls_track_cfg *cfg);
+/* 1 if both describe the same configuration bytes. */
+int sc_hls_track_cfg_same(const sc_hls_track_cfg *a, const sc_hls_track_cfg *b);
+
+/* Checks that an AVCC access unit is a whole number of length-prefixed NAL
+ * units. 0 or -EINVAL. */
+int sc_hls_check_avcc(const uint8_t *p, size_t len, int nal_length_size);
+
+typedef struct sc_hls_mux sc_hls_mux;
+
+/* Opens a muxer with the present tracks of cfg[SC_HLS_TRACKS] and writes
+ * its header: *ret_init is the init segment (ftyp + moov). */
+int sc_hls_mux_new(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], sc_hls_mux **ret, sc_blob **ret_init,
+		   char *err, size_t errlen);
+void sc_hls_mux_free(sc_hls_mux *mx);
+
+/*
+ * Queues one frame (timestamps in ms). Each track holds back its latest
+ * frame until the next one gives its exact duration, so this hands the
+ * previous frame of the same track to the muxer. A dts that does not grow
+ * is nudged forward by 1 ms.
+ */
+int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int key,
+		     const uint8_t *data, size_t len, char *err, size_t errlen);
+/* Duration estimate of the next frame of a track (last dts step), ms. */
+int64_t sc_hls_mux_frame_ms(const sc_hls_mux *mx, int track);
+/* Frames handed to the muxer since the last fragment. */
+size_t sc_hls_mux_pending(const sc_hls_mux *mx);
+/*
+ * Ends the current fragment: 0 with *ret (the moof+mdat bytes, NULL if
+ * nothing was written). final: also writes the held-back frames (their
+ * duration estimated) first; *ret_end_dts is then the end of the last one.
+ */
+int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts, char *err,
+		     size_t errlen);
+
+#endif

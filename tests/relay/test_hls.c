@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_hls.c - sc_hls fed with the tags of a real FLV (H.264 + AAC, 4 s,
+ * key frame every second): files in memory and on disk, playlist shape,
+ * durations, parts, ffprobe on the result, recovery from bad input,
+ * discontinuities, window sliding and the disk queue bound.
+ *
+ * The FLV comes from SC_TEST_DATA (the tests/relay/data folder).
+ * SC_HLS_TEST_REALTIME=1 feeds it at its own pace and prints the delays
+ * from a part's last message to the playlist listing it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hls.h"
+#include "hls_disk.h"
+
+struct tag {
+	uint8_t type;
+	uint32_t ts;
+	size_t len;
+	const uint8_t *data;
+};
+
+static uint8_t *flv;
+static struct tag tags[4096];
+static size_t ntags;
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A tiny FLV reader: header, then tags with their back pointers. */
+static int load_flv(void)
+{
+	const char *dir = getenv("SC_TEST_DATA");
+	char path[1024];
+	size_t len, off;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/av_4s.flv", dir ? dir : "tests/relay/data");
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	flv = malloc((size_t)n);
+	len = fread(flv, 1, (size_t)n, f);
+	fclose(f);
+	if (len < 13 || memcmp(flv, "FLV", 3) != 0)
+		return -EINVAL;
+	off = ((size_t)flv[5] << 24 | (size_t)flv[6] << 16 | (size_t)flv[7] << 8 | flv[8]) + 4;
+	while (off + 11 <= len && ntags < sizeof(tags) / sizeof(tags[0])) {
+		const uint8_t *t = flv + off;
+		size_t dlen = (size_t)t[1] << 16 | (size_t)t[2] << 8 | t[3];
+
+		if (off + 11 + dlen > len)
+			break;
+		tags[ntags++] = (struct tag){
+			.type = t[0] & 0x1f,
+			.ts = (uint32_t)t[7] << 24 | (uint32_t)t[4] << 16 | (uint32_t)t[5] << 8 |
+			      t[6],
+			.len = dlen,
+			.data = t + 11,
+		};
+		off += 11 + dlen + 4;
+	}
+	return ntags > 100 ? 0 : -EINVAL;
+}
+
+static int feed(sc_hls *h, uint8_t type, uint32_t ts, const uint8_t *p, size_t len)
+{
+	char err[256] = "";
+	sc_media *m = sc_media_new(type, ts, p, len);
+	int rc;
+
+	assert_non_null(m);
+	rc = sc_hls_write(h, m, err, sizeof(err));
+	if (rc < 0)
+		assert_true(err[0] != '\0');
+	sc_media_unref(m);
+	return rc;
+}
+
+struct updates {
+	int n;
+	uint64_t sum_delay, max_delay;
+	sc_hls *h;
+};
+
+static void on_update(void *ud)
+{
+	struct updates *u = ud;
+	sc_hls_stats st;
+
+	u->n++;
+	if (!u->h)
+		return;
+	sc_hls_get_stats(u->h, &st);
+	u->sum_delay += st.last_publish_delay_us;
+	if (st.last_publish_delay_us > u->max_delay)
+		u->max_delay = st.last_publish_delay_us;
+}
+
+/* Feeds tags [from, to) with timestamps shifted by `shift`; `mask` selects
+ * audio (8) and/or video (9). */
+static void feed_range(sc_hls *h, size_t from, size_t to, int64_t shift, int audio, int video,
+		       int realtime)
+{
+	uint64_t t0 = mono_us();
+
+	for (size_t i = from; i < to && i < ntags; i++) {
+		const struct tag *t = &tags[i];
+
+		if ((t->type == 8 && !audio) || (t->type == 9 && !video) ||
+		    (t->type != 8 && t->type != 9))
+			continue;
+		if (realtime) {
+			uint64_t due = t0 + (uint64_t)t->ts * 1000u;
+			uint64_t now = mono_us();
+
+			if (due > now)
+				usleep((useconds_t)(due - now));
+		}
+		assert_int_equal(feed(h, t->type, (uint32_t)(t->ts + shift), t->data, t->len), 0);
+	}
+}
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sc-test-hls-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int file_size(const char *name, const char *file)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", tmpdir, name, file);
+	return stat(path, &st) == 0 ? (int)st.st_size : -1;
+}
+
+static sc_blob *get(sc_hls *h, const char *file)
+{
+	sc_blob *b = NULL;
+	const char *mime = NULL;
+
+	if (sc_hls_lookup(h, file, &b, &mime) < 0)
+		return NULL;
+	assert_non_null(mime);
+	return b;
+}
+
+static char *playlist(sc_hls *h)
+{
+	sc_blob *b = get(h, "index.m3u8");
+	char *s;
+
+	assert_non_null(b);
+	s = strndup((const char *)b->data, b->len);
+	sc_blob_unref(b);
+	return s;
+}
+
+struct parsed {
+	int nseg, npart, nindep, ndisc, nmap, ended, hint;
+	int seg_ms[64];
+	int part_ms[256];
+	int part_indep[256];
+	int part_idx[256]; /* P of S.P.m4s */
+};
+
+static int ms_of(const char *s)
+{
+	int a = 0, b = 0;
+
+	assert_int_equal(sscanf(s, "%d.%3d", &a, &b), 2);
+	return a * 1000 + b;
+}
+
+static void parse(const char *text, struct parsed *p)
+{
+	char *copy = strdup(text), *save = NULL;
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(strncmp(text, "#EXTM3U\n", 8), 0);
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(l, "#EXTINF:", 8) == 0) {
+			p->seg_ms[p->nseg++] = ms_of(l + 8);
+		} else if (strncmp(l, "#EXT-X-PART:DURATION=", 21) == 0) {
+			const char *u = strstr(l, "URI=\"");
+			long s, pi;
+
+			assert_non_null(u);
+			assert_int_equal(sscanf(u + 5, "%ld.%ld.m4s", &s, &pi), 2);
+			p->part_idx[p->npart] = (int)pi;
+			p->part_indep[p->npart] = strstr(l, "INDEPENDENT=YES") != NULL;
+			p->nindep += p->part_indep[p->npart];
+			p->part_ms[p->npart++] = ms_of(l + 21);
+		} else if (strcmp(l, "#EXT-X-DISCONTINUITY") == 0) {
+			p->ndisc++;
+		} else if (strncmp(l, "#EXT-X-MAP:", 11) == 0) {
+			p->nmap++;
+		} else if (strcmp(l, "#EXT-X-ENDLIST") == 0) {
+			p->ended = 1;
+		} else if (strncmp(l, "#EXT-X-PRELOAD-HINT:", 20) == 0) {
+			p->hint = 1;
+		}
+	}
+	free(copy);
+}
+
+static int have_ffprobe(void)
+{
+	return system("ffprobe -version >/dev/null 2>&1") == 0;
+}
+
+static void run_loop_to_idle(uv_loop_t *loop)
+{
+	while (uv_run(loop, UV_RUN_DEFAULT) != 0)
+		;
+}
+
+static void test_av_ll(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	int realtime = getenv("SC_HLS_TEST_REALTIME") != NULL;
+	struct updates u = {0};
+	char err[256] = "", cmd[1024], *text, *disk;
+	struct parsed p;
+	sc_hls_stats st;
+	uv_loop_t loop;
+	sc_blob *b;
+	sc_hls *h;
+	FILE *f;
+	int rc;
+
+	(void)state;
+	make_tmpdir();
+	assert_int_equal(uv_loop_init(&loop), 0);
+	cfg.dir = tmpdir;
+	cfg.on_update = on_update;
+	cfg.userdata = &u;
+	h = sc_hls_new(&loop, &cfg, "k1", err, sizeof(err));
+	assert_non_null(h);
+	u.h = h;
+
+	/* Nothing until there is a part. */
+	assert_int_equal(sc_hls_lookup(h, "index.m3u8", &b, NULL), -ENOENT);
+
+	/* First half: a live playlist with a preload hint. */
+	feed_range(h, 0, ntags / 2, 0, 1, 1, realtime);
+	text = playlist(h);
+	parse(text, &p);
+	assert_true(p.hint);
+	assert_false(p.ended);
+	assert_non_null(strstr(text, "#EXT-X-VERSION:9\n"));
+	assert_non_null(strstr(text, "#EXT-X-PART-INF:PART-TARGET=0.333\n"));
+	assert_non_null(strstr(text, "CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.999\n"));
+	{
+		const char *hint = strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"");
+		char name[64];
+		long s, pi;
+
+		assert_non_null(hint);
+		assert_int_equal(sscanf(hint + 35, "%ld.%ld.m4s", &s, &pi), 2);
+		snprintf(name, sizeof(name), "%ld.%ld.m4s", s, pi);
+		assert_int_equal(sc_hls_lookup(h, name, &b, NULL), -EAGAIN);
+		assert_int_equal(sc_hls_ready(h, s, pi), 0);
+		assert_int_equal(sc_hls_ready(h, s, pi - 1 >= 0 ? pi - 1 : 0), pi > 0 ? 1 : 0);
+		assert_int_equal(sc_hls_ready(h, s + 3, 0), -ERANGE);
+		assert_int_equal(sc_hls_ready(h, 0, -1), s > 0 ? 1 : 0);
+	}
+	free(text);
+
+	feed_range(h, ntags / 2, ntags, 0, 1, 1, realtime);
+	sc_hls_end(h);
+	text = playlist(h);
+	parse(text, &p);
+	printf("%s", text);
+	assert_true(p.ended);
+	assert_false(p.hint);
+	assert_int_equal(p.nseg, 4); /* 4 s, a key frame every second */
+	for (int i = 0; i < p.nseg; i++)
+		assert_int_equal(p.seg_ms[i], 1000);
+	assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:1\n"));
+	assert_int_equal(p.nmap, 1);
+	assert_int_equal(p.ndisc, 0);
+	/* Parts of the last 3 segments: each at most the part target, all
+	 * but a segment's last at least 85% of it; only x.0 independent. */
+	assert_true(p.npart >= 9);
+	for (int i = 0; i < p.npart; i++) {
+		int last = i + 1 == p.npart || p.part_idx[i + 1] == 0;
+
+		assert_true(p.part_ms[i] <= 333);
+		if (!last)
+			assert_true(p.part_ms[i] >= 283);
+		assert_int_equal(p.part_indep[i], p.part_idx[i] == 0);
+	}
+
+	/* Memory: init, segments, parts. */
+	b = get(h, "init-0.mp4");
+	assert_non_null(b);
+	assert_memory_equal(b->data + 4, "ftyp", 4);
+	sc_blob_unref(b);
+	for (int s = 0; s < 4; s++) {
+		char name[32];
+		size_t sum = 0;
+		sc_blob *seg;
+
+		snprintf(name, sizeof(name), "%d.m4s", s);
+		seg = get(h, name);
+		assert_non_null(seg);
+		assert_memory_equal(seg->data + 4, "moof", 4);
+		for (int pi = 0;; pi++) {
+			snprintf(name, sizeof(name), "%d.%d.m4s", s, pi);
+			b = get(h, name);
+			if (!b)
+				break;
+			assert_memory_equal(seg->data + sum, b->data, b->len);
+			sum += b->len;
+			sc_blob_unref(b);
+		}
+		assert_int_equal(sum, seg->len); /* the segment is its parts */
+		sc_blob_unref(seg);
+	}
+	assert_null(get(h, "4.m4s"));
+	assert_null(get(h, "01.m4s"));
+	assert_null(get(h, "../index.m3u8"));
+	assert_int_equal(sc_hls_ready(h, 3, -1), 1);
+
+	sc_hls_get_stats(h, &st);
+	assert_int_equal(st.segments, 4);
+	assert_true(st.parts >= 12);
+	assert_int_equal(st.last_msn, 3);
+	assert_int_equal(st.active, 0);
+	assert_int_equal(st.write_drops, 0);
+	printf("updates %d, part delay (last message to playlist): avg %.1f us, max %" PRIu64
+	       " us (stats max %" PRIu64 " us)%s\n",
+	       u.n, u.n ? (double)u.sum_delay / u.n : 0.0, u.max_delay, st.max_publish_delay_us,
+	       realtime ? ", real time" : ", as fast as possible");
+
+	/* Disk: after the worker is done, the same files. */
+	run_loop_to_idle(&loop);
+	sc_hls_get_stats(h, &st);
+	assert_int_equal(st.write_errors, 0);
+	assert_true(file_size("k1", "init-0.mp4") > 0);
+	for (int s = 0; s < 4; s++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%d.m4s", s);
+		assert_true(file_size("k1", name) > 0);
+		snprintf(name, sizeof(name), "%d.0.m4s", s);
+		assert_true(file_size("k1", name) > 0);
+	}
+	snprintf(cmd, sizeof(cmd), "%s/k1/index.m3u8", tmpdir);
+	f = fopen(cmd, "r");
+	assert_non_null(f);
+	disk = calloc(1, 65536);
+	assert_true(fread(disk, 1, 65535, f) > 0);
+	fclose(f);
+	assert_string_equal(disk, text);
+	free(disk);
+	free(text);
+
+	if (have_ffprobe()) {
+		char out[8192] = "";
+		size_t n;
+
+		snprintf(cmd, sizeof(cmd),
+			 "ffprobe -v error -show_streams -of json '%s/k1/index.m3u8' 2>&1", tmpdir);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		rc = pclose(f);
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(out, "\"codec_name\": \"h264\""));
+		assert_non_null(strstr(out, "\"width\": 320"));
+		assert_non_null(strstr(out, "\"height\": 180"));
+		assert_non_null(strstr(out, "\"codec_name\": \"aac\""));
+		/* An independent part plays after the init segment alone. */
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s/k1' && cat init-0.mp4 2.0.m4s > /tmp/sc-hls-part-$$.mp4 && "
+			 "ffprobe -v error -count_frames -select_streams v -show_entries "
+			 "stream=nb_read_frames -of csv=p=0 /tmp/sc-hls-part-$$.mp4; "
+			 "rm -f /tmp/sc-hls-part-$$.mp4",
+			 tmpdir);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		pclose(f);
+		assert_int_equal(atoi(out), 8); /* 320 ms at 25 fps */
+	} else {
+		printf("ffprobe missing: stream check skipped\n");
+	}
+
+	sc_hls_free(h);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	rm_tmpdir();
+}
+
+/* Bad input is refused with a message and the stream recovers at the next
+ * good sequence header and key frame. */
+static void test_bad_input_recovers(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	static const uint8_t trunc_avcc[] = {0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 40};
+	static const uint8_t bad_asc[] = {0xaf, 0, 0x00, 0x00};
+	static const uint8_t vp6[] = {0x14, 0, 0, 0, 0};
+	char err[256] = "";
+	uv_loop_t loop;
+	sc_blob *b;
+	sc_hls *h;
+	size_t first_key = 0;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	h = sc_hls_new(&loop, &cfg, "bad", err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(feed(h, 9, 0, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
+	assert_int_equal(feed(h, 8, 0, bad_asc, sizeof(bad_asc)), -EINVAL);
+	assert_int_equal(feed(h, 9, 0, vp6, sizeof(vp6)), -ENOTSUP);
+	/* Frames without any configuration are ignored. */
+	for (size_t i = 0; i < ntags; i++) {
+		if (tags[i].type == 9 && tags[i].data[1] == 1) {
+			first_key = i;
+			break;
+		}
+	}
+	assert_int_equal(feed(h, 9, 0, tags[first_key].data, tags[first_key].len), 0);
+	assert_int_equal(sc_hls_lookup(h, "index.m3u8", &b, NULL), -ENOENT);
+
+	/* A good stream, then a broken frame mid-stream, then on. */
+	feed_range(h, 0, ntags / 2, 0, 1, 1, 0);
+	{
+		uint8_t broken[64];
+
+		memcpy(broken, tags[first_key].data, 5);
+		memset(broken + 5, 0xff, sizeof(broken) - 5); /* NAL length past the end */
+		assert_int_equal(feed(h, 9, 2100, broken, sizeof(broken)), -EINVAL);
+	}
+	/* A broken config mid-stream stops it; the good one restarts it. */
+	assert_int_equal(feed(h, 9, 2100, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
+	feed_range(h, 0, ntags, 5000, 1, 1, 0);
+	sc_hls_end(h);
+	{
+		char *text = playlist(h);
+		struct parsed p;
+
+		parse(text, &p);
+		assert_int_equal(p.ndisc, 1);
+		assert_int_equal(p.nmap, 2);
+		assert_non_null(strstr(text, "#EXT-X-MAP:URI=\"init-1.mp4\"\n"));
+		free(text);
+	}
+	b = get(h, "init-1.mp4");
+	assert_non_null(b);
+	sc_blob_unref(b);
+	sc_hls_free(h);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Publisher changes, plain HLS (no parts), a small window, audio only. */
+static void test_discontinuity_window_plain(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 0, .window = 2};
+	char err[256] = "", *text;
+	struct parsed p;
+	sc_hls_stats st;
+	uv_loop_t loop;
+	sc_hls *h;
+
+	(void)state;
+	make_tmpdir();
+	assert_int_equal(uv_loop_init(&loop), 0);
+	cfg.dir = tmpdir;
+	h = sc_hls_new(&loop, &cfg, "w", err, sizeof(err));
+	assert_non_null(h);
+	feed_range(h, 0, ntags, 0, 1, 1, 0);
+	sc_hls_discontinuity(h);
+	feed_range(h, 0, ntags, 0, 1, 1, 0); /* timestamps restart */
+	text = playlist(h);
+	parse(text, &p);
+	assert_non_null(strstr(text, "#EXT-X-VERSION:7\n"));
+	assert_null(strstr(text, "#EXT-X-PART"));
+	assert_int_equal(p.nseg, 2);
+	assert_int_equal(p.npart, 0);
+	assert_false(p.hint);
+	/* 4 + 3 segments done: 5 and 6 listed, 3 and 4 kept, older gone
+	 * (init-0 stays: segment 3 uses it). */
+	assert_non_null(strstr(text, "#EXT-X-MEDIA-SEQUENCE:5\n"));
+	assert_non_null(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n"));
+	assert_null(get(h, "2.m4s"));
+	assert_null(get(h, "0.0.m4s")); /* no parts without LL */
+	sc_blob_unref(get(h, "3.m4s"));
+	free(text);
+	run_loop_to_idle(&loop);
+	assert_int_equal(file_size("w", "2.m4s"), -1);
+	assert_true(file_size("w", "init-0.mp4") > 0);
+	assert_true(file_size("w", "3.m4s") > 0);
+	assert_true(file_size("w", "init-1.mp4") > 0);
+
+	/* Audio only, after the end: a new discontinuity, cut on time. */
+	sc_hls_end(h);
+	feed_range(h, 0, ntags, 10000, 1, 0, 0);
+	sc_hls_end(h);
+	text = playlist(h);
+	parse(text, &p);
+	assert_true(p.ended);
+	for (int i = 0; i < p.nseg; i++)
+		assert_true(p.seg_ms[i] >= 900 && p.seg_ms[i] <= 1100);
+	free(text);
+	sc_hls_get_stats(h, &st);
+	assert_int_equal(st.active, 0);
+	sc_hls_free(h);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	rm_tmpdir();
+}
+
+/* The disk queue drops past its bound, counts it, and the loop closes. */
+static void test_disk_bound(void **state)
+{
+	uv_loop_t loop;
+	sc_hls_disk *d;
+	sc_blob *b = sc_blob_new("x", 1);
+	uint64_t errors, drops;
+	char name[32], path[512];
+	int ok = 0;
+
+	(void)state;
+	make_tmpdir();
+	assert_int_equal(uv_loop_init(&loop), 0);
+	d = sc_hls_disk_new(&loop, tmpdir, 4);
+	assert_non_null(d);
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "%d.m4s", i);
+		ok += sc_hls_disk_write(d, name, b) == 0;
+	}
+	assert_int_equal(sc_hls_disk_write(d, "index.m3u8", b), -ENOBUFS);
+	assert_int_equal(sc_hls_disk_write(d, "../x", b), -EINVAL);
+	assert_int_equal(ok, 4);
+	sc_hls_disk_stats(d, &errors, &drops);
+	assert_int_equal(drops, 7);
+	sc_hls_disk_close(d); /* frees itself once the queue is written */
+	sc_blob_unref(b);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	snprintf(path, sizeof(path), "%s/3.m4s", tmpdir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/4.m4s", tmpdir);
+	assert_int_equal(access(path, F_OK), -1);
+	rm_tmpdir();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_av_ll),
+		cmocka_unit_test(test_bad_input_recovers),
+		cmocka_unit_test(test_discontinuity_window_plain),
+		cmocka_unit_test(test_disk_bound),
+	};
+	int rc;
+
+	if (load_flv() < 0) {
+		fprintf(stderr, "cannot read av_4s.flv (set SC_TEST_DATA)\n");
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	free(flv);
+	return rc;
+}
