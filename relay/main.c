@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - stagecast-relay: options, then the event loop until SIGTERM.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/log.h>
+
+#include "log.h"
+#include "relay.h"
+
+enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
+
+static char *sign_name;
+static int64_t sign_fence = 1, sign_ttl = 3600 * 1000;
+
+static sc_relay relay = {
+	.cfg =
+		{
+			.hls_segment_ms = 2000,
+			.hls_part_ms = 333,
+			.hls_window = 6,
+			.push_queue_bytes = 8 << 20,
+			.push_queue_ms = 5000,
+			.player_queue_bytes = 4 << 20,
+			.max_msg_bytes = 8 << 20,
+			.gop_cache_bytes = 32 << 20,
+		},
+};
+
+#define CFG(field) (&relay.cfg.field)
+static const sc_option options[] = {
+	{"rtmp", 0, SC_OPT_ADDR, CFG(rtmp_addr), "ADDR:PORT", "RTMP listen address"},
+	{"http", 0, SC_OPT_ADDR, CFG(http_addr), "ADDR:PORT",
+	 "HTTP listen address (HLS, widget page, /metrics, /v1 API)"},
+	{"hls-dir", 0, SC_OPT_STRING, CFG(hls_dir), "DIR",
+	 "where HLS files are written, one folder per stream (empty: memory only)"},
+	{"hls-segment", 0, SC_OPT_DURATION, CFG(hls_segment_ms), "DURATION",
+	 "HLS segment target; segments are cut at the first key frame after it"},
+	{"hls-part", 0, SC_OPT_DURATION, CFG(hls_part_ms), "DURATION",
+	 "LL-HLS partial segment target (0 turns LL-HLS off)"},
+	{"hls-window", 0, SC_OPT_INT, CFG(hls_window), "N", "segments kept in the playlist", 2,
+	 100},
+	{"push", 0, SC_OPT_LIST, CFG(push), "URL",
+	 "push every stream to URL; {name} is the stream name (repeatable)"},
+	{"secret-file", 0, SC_OPT_STRING, CFG(secret_file), "FILE",
+	 "shared secret for publish tokens (none: development mode, unsigned publishes)"},
+	{"api-token-file", 0, SC_OPT_STRING, CFG(api_token_file), "FILE",
+	 "bearer token for /v1 changes (none: only loopback clients may change)"},
+	{"push-queue", 0, SC_OPT_SIZE, CFG(push_queue_bytes), "SIZE",
+	 "bytes a push target may fall behind before it drops to the next key frame"},
+	{"push-queue-time", 0, SC_OPT_DURATION, CFG(push_queue_ms), "DURATION",
+	 "media time a push target may fall behind before it drops"},
+	{"player-queue", 0, SC_OPT_SIZE, CFG(player_queue_bytes), "SIZE",
+	 "bytes an RTMP player may fall behind before it drops"},
+	{"max-message", 0, SC_OPT_SIZE, CFG(max_msg_bytes), "SIZE",
+	 "largest RTMP message accepted from a publisher"},
+	{"gop-cache", 0, SC_OPT_SIZE, CFG(gop_cache_bytes), "SIZE",
+	 "largest GOP kept so that new players start at once"},
+	{"log-level", 0, SC_OPT_STRING, CFG(log_level), "LEVEL", "error, warn, info or debug"},
+	{"sign-token", 0, SC_OPT_STRING, &sign_name, "NAME",
+	 "print a publish token for NAME (with --secret-file, --fence, --ttl) and exit"},
+	{"fence", 0, SC_OPT_INT, &sign_fence, "N", "fencing number for --sign-token", 0, INT64_MAX},
+	{"ttl", 0, SC_OPT_DURATION, &sign_ttl, "DURATION", "lifetime for --sign-token"},
+};
+
+static const sc_config_spec spec = {
+	.program = "stagecast-relay",
+	.synopsis =
+		"Takes RTMP streams (one publisher per name, fenced by signed tokens) and fans\n"
+		"each out to push targets, RTMP players and low-latency HLS with a widget page.\n"
+		"Publish to rtmp://HOST/live/NAME?token=TOKEN; watch at http://HOST/watch/NAME.",
+	.epilog = "Exit status: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (e.g. a port\n"
+		  "in use), 2 bad configuration.",
+	.options = options,
+	.n_options = sizeof(options) / sizeof(options[0]),
+};
+
+/* libavformat speaks through our log, and only when something is wrong. */
+static void on_av_log(void *avcl, int level, const char *fmt, va_list ap)
+{
+	if (level > AV_LOG_ERROR)
+		return;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	sc_log_warn(NULL, "libav: %s", line);
+}
+
+static int read_token_file(const char *path, char **ret)
+{
+	unsigned char buf[SC_SECRET_MAX];
+	size_t len;
+	int rc = sc_secret_load(path, buf, sizeof(buf) - 1, &len);
+	if (rc < 0)
+		return rc;
+	buf[len] = 0;
+	*ret = strdup((char *)buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int run(int argc, char **argv)
+{
+	char err[512];
+	sc_relay_config *cfg = &relay.cfg;
+
+	cfg->rtmp_addr = strdup("127.0.0.1:1935");
+	cfg->http_addr = strdup("127.0.0.1:8080");
+	cfg->hls_dir = strdup("/var/lib/stagecast/hls");
+	cfg->log_level = strdup("info");
+	sc_log_init("relay");
+
+	int rc = sc_config_parse(&spec, argc, argv, err, sizeof(err));
+	if (rc == 1)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "stagecast-relay: %s\nTry 'stagecast-relay --help'.\n", err);
+		return EXIT_CONFIG;
+	}
+	sc_log_level lvl;
+	if (sc_log_level_parse(cfg->log_level, &lvl) < 0) {
+		fprintf(stderr,
+			"stagecast-relay: --log-level: \"%s\" is not one of error, warn, "
+			"info, debug\n",
+			cfg->log_level);
+		return EXIT_CONFIG;
+	}
+	sc_log_set_level(lvl);
+	if (cfg->hls_part_ms &&
+	    (cfg->hls_part_ms < 100 || cfg->hls_part_ms * 2 > cfg->hls_segment_ms)) {
+		fprintf(stderr, "stagecast-relay: --hls-part must be 0 or between 100ms and half "
+				"of --hls-segment\n");
+		return EXIT_CONFIG;
+	}
+
+	if (cfg->secret_file) {
+		rc = sc_secret_load(cfg->secret_file, relay.secret, sizeof(relay.secret),
+				    &relay.secret_len);
+		if (rc < 0) {
+			fprintf(stderr, "stagecast-relay: --secret-file %s: %s\n", cfg->secret_file,
+				rc == -EINVAL ? "secret shorter than 16 bytes" : strerror(-rc));
+			return EXIT_CONFIG;
+		}
+	}
+	if (sign_name) {
+		char tok[SC_TOKEN_MAX];
+		if (!relay.secret_len) {
+			fprintf(stderr, "stagecast-relay: --sign-token needs --secret-file\n");
+			return EXIT_CONFIG;
+		}
+		rc = sc_token_sign(relay.secret, relay.secret_len, sign_name, (uint64_t)sign_fence,
+				   time(NULL) + sign_ttl / 1000, tok, sizeof(tok));
+		if (rc < 0) {
+			fprintf(stderr, "stagecast-relay: cannot sign: %s\n", strerror(-rc));
+			return EXIT_CONFIG;
+		}
+		printf("%s\n", tok);
+		return 0;
+	}
+	if (cfg->api_token_file) {
+		rc = read_token_file(cfg->api_token_file, &relay.api_token);
+		if (rc < 0) {
+			fprintf(stderr, "stagecast-relay: --api-token-file %s: %s\n",
+				cfg->api_token_file,
+				rc == -EINVAL ? "token shorter than 16 bytes" : strerror(-rc));
+			return EXIT_CONFIG;
+		}
+	}
+	if (!relay.secret_len)
+		sc_log_warn(NULL, "no --secret-file: development mode, unsigned publishes accepted "
+				  "(still one publisher per name)");
+
+	av_log_set_callback(on_av_log);
+	signal(SIGPIPE, SIG_IGN);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	relay.loop = uv_default_loop();
+	if (sc_relay_start(&relay, err, sizeof(err)) < 0) {
+		sc_log_error(NULL, "%s", err);
+		sc_relay_stop(&relay);
+		uv_run(relay.loop, UV_RUN_DEFAULT);
+		return EXIT_RUNTIME;
+	}
+	uv_run(relay.loop, UV_RUN_DEFAULT);
+	uv_loop_close(relay.loop);
+	sc_log_info(NULL, "stopped");
+	return relay.exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	sc_config_free(&spec);
+	free(relay.api_token);
+	return rc;
+}
