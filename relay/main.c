@@ -83,7 +83,8 @@ static const sc_config_spec spec = {
 };
 
 /* libavformat speaks through our log, and only when something is wrong. */
-static void on_av_log(void *avcl, int level, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void on_av_log(void *avcl, int level, const char *fmt,
+							    va_list ap)
 {
 	if (level > AV_LOG_ERROR)
 		return;
