@@ -65,7 +65,11 @@ static void add_target(sc_relay *r, sc_http_request *req, const char *name)
 	sc_stream *s = sc_stream_get(r, name);
 	if (!s) {
 		json_decref(o);
-		sc_http_reply_error(req, 500, "out of memory");
+		if (errno == ENOSPC)
+			sc_http_reply_error(req, 503,
+					    "the relay has too many streams (--max-streams)");
+		else
+			sc_http_reply_error(req, 500, "out of memory");
 		return;
 	}
 	int rc = sc_stream_add_target(s, url, false, id, sizeof(id), msg, sizeof(msg));

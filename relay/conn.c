@@ -294,7 +294,10 @@ static void cmd_publish(sc_conn *c, double txn, const char *arg)
 	}
 	sc_stream *s = sc_stream_get(c->relay, name);
 	if (!s) {
-		close_after_flush(c, "out of memory");
+		send_status(c, "error", "NetStream.Publish.BadName",
+			    errno == ENOSPC ? "the relay has too many streams" : "out of memory");
+		close_after_flush(c, errno == ENOSPC ? "publish refused: too many streams"
+						     : "out of memory");
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -328,7 +331,10 @@ static void cmd_play(sc_conn *c, double txn, const char *arg)
 	}
 	sc_stream *s = sc_stream_get(c->relay, name);
 	if (!s) {
-		close_after_flush(c, "out of memory");
+		send_status(c, "error", "NetStream.Play.Failed",
+			    errno == ENOSPC ? "the relay has too many streams" : "out of memory");
+		close_after_flush(c, errno == ENOSPC ? "play refused: too many streams"
+						     : "out of memory");
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", name);

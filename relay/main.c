@@ -31,6 +31,7 @@ static sc_relay relay = {
 			.player_queue_bytes = 4 << 20,
 			.max_msg_bytes = 8 << 20,
 			.gop_cache_bytes = 32 << 20,
+			.max_streams = 1000,
 		},
 };
 
@@ -63,6 +64,8 @@ static const sc_option options[] = {
 	 "largest RTMP message accepted from a publisher"},
 	{"gop-cache", 0, SC_OPT_SIZE, CFG(gop_cache_bytes), "SIZE",
 	 "largest GOP kept so that new players start at once"},
+	{"max-streams", 0, SC_OPT_INT, CFG(max_streams), "N",
+	 "stream names the relay keeps at once (publish, play or API)", 1, 1000000},
 	{"log-level", 0, SC_OPT_STRING, CFG(log_level), "LEVEL", "error, warn, info or debug"},
 	{"sign-token", 0, SC_OPT_STRING, &sign_name, "NAME",
 	 "print a publish token for NAME (with --secret-file, --fence, --ttl) and exit"},

@@ -50,6 +50,7 @@ typedef struct {
 	int64_t player_queue_bytes;
 	int64_t max_msg_bytes;
 	int64_t gop_cache_bytes;
+	int64_t max_streams;
 	char *log_level;
 } sc_relay_config;
 
@@ -79,8 +80,9 @@ struct sc_relay {
 	uv_timer_t tick; /* 1 s: stream housekeeping, watchdog */
 	uv_signal_t sigterm, sigint;
 
-	sc_stream *streams; /* list; a few hundred at most */
-	sc_conn *conns;	    /* every RTMP connection, for shutdown */
+	sc_stream *streams; /* list; at most cfg.max_streams */
+	size_t n_streams;
+	sc_conn *conns; /* every RTMP connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t refused[SC_REFUSE_N];
 	uint64_t conns_accepted, conns_rejected_proto;
@@ -118,7 +120,8 @@ typedef struct {
 sc_stream *sc_stream_find(sc_relay *r, const char *name);
 sc_stream *sc_stream_next(const sc_stream *s);
 sc_relay *sc_stream_relay(const sc_stream *s);
-sc_stream *sc_stream_get(sc_relay *r, const char *name); /* find or create; NULL on OOM */
+/* Find or create. NULL with errno ENOSPC (--max-streams reached) or ENOMEM. */
+sc_stream *sc_stream_get(sc_relay *r, const char *name);
 /*
  * A publisher asks for name with token (may be NULL). 0: it is now the
  * publisher; a negative errno and *ret_reason (SC_REFUSE_*) with a message

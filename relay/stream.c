@@ -141,27 +141,18 @@ sc_stream *sc_stream_get(sc_relay *r, const char *name)
 	sc_stream *s = sc_stream_find(r, name);
 	if (s)
 		return s;
+	if (r->n_streams >= (size_t)r->cfg.max_streams) {
+		errno = ENOSPC;
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	r->n_streams++;
 	s->relay = r;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->idle_since_us = sc_now_us();
 
-	if (r->cfg.hls_dir && r->cfg.hls_dir[0]) {
-		char err[256];
-		sc_hls_config hc = {
-			.dir = r->cfg.hls_dir,
-			.target_ms = r->cfg.hls_segment_ms,
-			.part_ms = r->cfg.hls_part_ms,
-			.window = (int)r->cfg.hls_window,
-			.on_update = on_hls_update,
-			.userdata = s,
-		};
-		s->hls = sc_hls_new(r->loop, &hc, name, err, sizeof(err));
-		if (!s->hls)
-			sc_log_error(name, "hls disabled for this stream: %s", err);
-	}
 	for (size_t i = 0; i < r->cfg.push.n; i++) {
 		char url[SC_URL_MAX], id[16], msg[256];
 		if (expand_template(r->cfg.push.v[i], name, url, sizeof(url)) < 0 ||
@@ -199,6 +190,27 @@ sc_hls *sc_stream_hls(sc_stream *s)
 }
 
 /* ---- publishing */
+
+/* HLS starts with the first publish, so that names only ever played or
+ * probed cost no folder on disk. */
+static void ensure_hls(sc_stream *s)
+{
+	sc_relay *r = s->relay;
+	char err[256];
+	if (s->hls)
+		return;
+	sc_hls_config hc = {
+		.dir = r->cfg.hls_dir && r->cfg.hls_dir[0] ? r->cfg.hls_dir : NULL,
+		.target_ms = r->cfg.hls_segment_ms,
+		.part_ms = r->cfg.hls_part_ms,
+		.window = (int)r->cfg.hls_window,
+		.on_update = on_hls_update,
+		.userdata = s,
+	};
+	s->hls = sc_hls_new(r->loop, &hc, s->name, err, sizeof(err));
+	if (!s->hls)
+		sc_log_error(s->name, "hls disabled for this stream: %s", err);
+}
 
 int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reason, char *msg,
 		      size_t msglen)
@@ -265,6 +277,7 @@ int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reas
 	} else {
 		sc_log_info(s->name, "publish from %s (fence %llu)", sc_conn_peer(c),
 			    (unsigned long long)fence);
+		ensure_hls(s);
 		for (size_t i = 0; i < s->n_targets; i++)
 			sc_push_start(s->targets[i]);
 		for (size_t i = 0; i < s->n_players; i++)
@@ -617,6 +630,7 @@ void sc_stream_gc(sc_relay *r)
 		if (!s->publisher && !s->n_players && !runtime_targets && !s->n_waiters &&
 		    now - s->idle_since_us > IDLE_FREE_US && !s->max_fence) {
 			*pp = s->next;
+			r->n_streams--;
 			stream_free(s);
 			continue;
 		}
@@ -629,6 +643,7 @@ void sc_stream_free_all(sc_relay *r)
 	while (r->streams) {
 		sc_stream *s = r->streams;
 		r->streams = s->next;
+		r->n_streams--;
 		stream_free(s);
 	}
 }
