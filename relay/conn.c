@@ -91,6 +91,7 @@ void sc_conn_close(sc_conn *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	sc_outq_close(&c->q);
 	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
@@ -576,8 +577,8 @@ sc_conn *sc_conn_accept(sc_relay *r, uv_stream_t *listener)
 	if (r->conns)
 		r->conns->prev = c;
 	r->conns = c;
-	sc_outq_init(&c->q, (uv_stream_t *)&c->tcp, (size_t)r->cfg.player_queue_bytes, 10000,
-		     STREAM_ID, on_q_error, c);
+	sc_outq_init(&c->q, &r->outsched, (uv_stream_t *)&c->tcp, (size_t)r->cfg.player_queue_bytes,
+		     10000, STREAM_ID, on_q_error, c);
 	c->q.on_drain = on_q_drain;
 
 	struct sockaddr_storage ss;

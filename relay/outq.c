@@ -16,6 +16,7 @@ struct sc_outq_item {
 	sc_media *m;	/* media (sent as m->wire), or NULL */
 	uint8_t *bytes; /* owned bytes: control data, or media for msid != 1 */
 	size_t len;
+	size_t off; /* bytes of it already written */
 	bool droppable;
 };
 
@@ -27,19 +28,6 @@ static void item_free(sc_outq_item *it)
 	free(it);
 }
 
-void sc_outq_init(sc_outq *q, uv_stream_t *stream, size_t max_bytes, uint32_t max_ms, uint32_t msid,
-		  void (*on_error)(void *, int), void *owner)
-{
-	memset(q, 0, sizeof(*q));
-	q->stream = stream;
-	q->max_bytes = max_bytes;
-	q->max_ms = max_ms;
-	q->msid = msid;
-	q->on_error = on_error;
-	q->owner = owner;
-	q->req.data = q;
-}
-
 static void free_list(sc_outq_item *it)
 {
 	while (it) {
@@ -49,11 +37,96 @@ static void free_list(sc_outq_item *it)
 	}
 }
 
+static const uint8_t *item_data(const sc_outq_item *it)
+{
+	return it->bytes ? it->bytes : it->m->wire;
+}
+
+/* ---- the scheduler */
+
+static void kick(sc_outq *q);
+
+static void undirty(sc_outq *q)
+{
+	if (!q->is_dirty)
+		return;
+	if (q->dirty_prev)
+		q->dirty_prev->dirty_next = q->dirty_next;
+	else
+		q->sched->dirty = q->dirty_next;
+	if (q->dirty_next)
+		q->dirty_next->dirty_prev = q->dirty_prev;
+	q->dirty_prev = q->dirty_next = NULL;
+	q->is_dirty = false;
+}
+
+static void mark_dirty(sc_outq *q)
+{
+	if (q->is_dirty || q->inflight || q->failed)
+		return;
+	q->dirty_prev = NULL;
+	q->dirty_next = q->sched->dirty;
+	if (q->dirty_next)
+		q->dirty_next->dirty_prev = q;
+	q->sched->dirty = q;
+	q->is_dirty = true;
+}
+
+static void on_check(uv_check_t *h)
+{
+	sc_outq_sched *s = h->data;
+	sc_outq *q;
+	/* kick() may close queues (unlinking them); take one at a time. */
+	while ((q = s->dirty)) {
+		undirty(q);
+		kick(q);
+	}
+}
+
+void sc_outq_sched_init(sc_outq_sched *s, uv_loop_t *loop)
+{
+	memset(s, 0, sizeof(*s));
+	uv_check_init(loop, &s->check);
+	s->check.data = s;
+	uv_check_start(&s->check, on_check);
+	/* The scheduler alone does not keep the loop running. */
+	uv_unref((uv_handle_t *)&s->check);
+}
+
+void sc_outq_sched_close(sc_outq_sched *s)
+{
+	if (s->check.loop && !uv_is_closing((uv_handle_t *)&s->check))
+		uv_close((uv_handle_t *)&s->check, NULL);
+}
+
+/* ---- the queue */
+
+void sc_outq_init(sc_outq *q, sc_outq_sched *sched, uv_stream_t *stream, size_t max_bytes,
+		  uint32_t max_ms, uint32_t msid, void (*on_error)(void *, int), void *owner)
+{
+	memset(q, 0, sizeof(*q));
+	q->sched = sched;
+	q->stream = stream;
+	q->max_bytes = max_bytes;
+	q->max_ms = max_ms;
+	q->msid = msid;
+	q->on_error = on_error;
+	q->owner = owner;
+	q->req.data = q;
+}
+
 void sc_outq_clear(sc_outq *q)
 {
+	undirty(q);
 	free_list(q->head);
 	q->head = q->tail = NULL;
 	q->queued_bytes = 0;
+}
+
+void sc_outq_close(sc_outq *q)
+{
+	q->failed = true;
+	sc_outq_clear(q);
 }
 
 size_t sc_outq_pending(const sc_outq *q)
@@ -61,60 +134,103 @@ size_t sc_outq_pending(const sc_outq *q)
 	return q->queued_bytes;
 }
 
-static void kick(sc_outq *q);
+static void fail(sc_outq *q, int status)
+{
+	if (q->failed)
+		return;
+	q->failed = true;
+	sc_outq_clear(q);
+	if (status != UV_ECANCELED && q->on_error)
+		q->on_error(q->owner, status);
+}
 
 static void on_written(uv_write_t *req, int status)
 {
 	sc_outq *q = req->data;
 	for (sc_outq_item *it = q->inflight; it; it = it->next)
 		if (status == 0)
-			q->bytes_out += it->len;
+			q->bytes_out += it->len - it->off;
 	free_list(q->inflight);
 	q->inflight = NULL;
 	if (status < 0) {
-		if (!q->failed) {
-			q->failed = true;
-			sc_outq_clear(q);
-			if (status != UV_ECANCELED && q->on_error)
-				q->on_error(q->owner, status);
-		}
+		fail(q, status);
 		return;
 	}
 	kick(q);
-	if (!q->inflight && q->on_drain)
-		q->on_drain(q->owner);
 }
 
+/* Drop the first n written bytes from the head of the queue. */
+static void consume(sc_outq *q, size_t n)
+{
+	q->bytes_out += n;
+	q->queued_bytes -= n;
+	while (n > 0 && q->head) {
+		sc_outq_item *it = q->head;
+		size_t left = it->len - it->off;
+		if (n < left) {
+			it->off += n;
+			return;
+		}
+		n -= left;
+		q->head = it->next;
+		if (!q->head)
+			q->tail = NULL;
+		item_free(it);
+	}
+}
+
+static unsigned gather(const sc_outq *q, uv_buf_t *bufs)
+{
+	unsigned n = 0;
+	for (const sc_outq_item *it = q->head; it && n < BATCH_MAX; it = it->next)
+		bufs[n++] =
+			uv_buf_init((char *)item_data(it) + it->off, (unsigned)(it->len - it->off));
+	return n;
+}
+
+/* Write what waits: try without queueing in libuv, then queue the rest. */
 static void kick(sc_outq *q)
 {
 	uv_buf_t bufs[BATCH_MAX];
-	unsigned n = 0;
 
-	if (q->inflight || !q->head || q->failed)
-		return;
-	sc_outq_item *first = q->head, *last = NULL;
-	for (sc_outq_item *it = q->head; it && n < BATCH_MAX; it = it->next) {
-		const uint8_t *p = it->bytes;
-		if (it->m && !it->bytes)
-			p = it->m->wire;
-		bufs[n++] = uv_buf_init((char *)p, (unsigned)it->len);
-		q->queued_bytes -= it->len;
-		last = it;
+	undirty(q);
+	while (!q->inflight && q->head && !q->failed) {
+		unsigned n = gather(q, bufs);
+		int rc = uv_try_write(q->stream, bufs, n);
+		if (rc == UV_EAGAIN || rc == UV_ENOSYS) {
+			rc = 0;
+		} else if (rc < 0) {
+			fail(q, rc);
+			return;
+		}
+		consume(q, (size_t)rc);
+		if (!q->head)
+			break;
+		if (rc > 0)
+			continue; /* the kernel took some: offer it the rest */
+
+		/* The socket is full: hand one batch to libuv and wait. */
+		n = gather(q, bufs);
+		sc_outq_item *first = q->head, *last = first;
+		for (unsigned i = 1; i < n; i++)
+			last = last->next;
+		q->head = last->next;
+		if (!q->head)
+			q->tail = NULL;
+		last->next = NULL;
+		for (sc_outq_item *it = first; it; it = it->next)
+			q->queued_bytes -= it->len - it->off;
+		q->inflight = first;
+		rc = uv_write(&q->req, q->stream, bufs, n, on_written);
+		if (rc < 0) {
+			free_list(q->inflight);
+			q->inflight = NULL;
+			fail(q, rc);
+			return;
+		}
 	}
-	q->head = last->next;
-	if (!q->head)
-		q->tail = NULL;
-	last->next = NULL;
-	q->inflight = first;
-	int rc = uv_write(&q->req, q->stream, bufs, n, on_written);
-	if (rc < 0) {
-		free_list(q->inflight);
-		q->inflight = NULL;
-		q->failed = true;
-		sc_outq_clear(q);
-		if (q->on_error)
-			q->on_error(q->owner, rc);
-	}
+	if (!q->inflight && !q->head && q->on_drain)
+		q->on_drain(q->owner);
 }
 
 static void append(sc_outq *q, sc_outq_item *it)
@@ -125,16 +241,18 @@ static void append(sc_outq *q, sc_outq_item *it)
 		q->head = it;
 	q->tail = it;
 	q->queued_bytes += it->len;
+	mark_dirty(q);
 }
 
-/* Drop every droppable item waiting; control bytes and sequence headers stay. */
+/* Drop every droppable item waiting; control bytes, sequence headers and a
+ * partly written item stay. */
 static void drop_waiting(sc_outq *q)
 {
 	sc_outq_item **pp = &q->head;
 	q->tail = NULL;
 	while (*pp) {
 		sc_outq_item *it = *pp;
-		if (it->droppable) {
+		if (it->droppable && it->off == 0) {
 			*pp = it->next;
 			q->queued_bytes -= it->len;
 			q->drops++;
@@ -207,10 +325,8 @@ int sc_outq_media(sc_outq *q, sc_media *m)
 	uint32_t old = oldest_media_ts(q, &have_old);
 	append(q, it);
 	if (!essential && (q->queued_bytes > q->max_bytes ||
-			   (have_old && q->max_ms && (uint32_t)(m->ts - old) > q->max_ms &&
-			    (int32_t)(m->ts - old) > 0)))
+			   (have_old && q->max_ms && (int32_t)(m->ts - old) > (int32_t)q->max_ms)))
 		drop_waiting(q);
-	kick(q);
 	return 0;
 }
 
@@ -229,7 +345,6 @@ int sc_outq_bytes(sc_outq *q, const void *data, size_t len)
 	memcpy(it->bytes, data, len);
 	it->len = len;
 	append(q, it);
-	kick(q);
 	return 0;
 }
 

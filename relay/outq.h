@@ -11,6 +11,12 @@
  * a slow peer falls behind by whole GOPs and never slows anyone else.
  * Control bytes (commands, acks) are never dropped.
  *
+ * Writes are not made where media are queued: a queue with new data is
+ * marked dirty, and once per loop iteration (after I/O, before the loop
+ * sleeps: no added latency) sc_outq_sched writes each dirty queue with one
+ * writev, trying uv_try_write() first so that a peer keeping up costs one
+ * system call per iteration and no epoll changes.
+ *
  * Loop thread only. The owner keeps the queue alive until its handle's
  * close callback (libuv runs the write callbacks first).
  */
@@ -25,8 +31,21 @@
 #include "media.h"
 
 typedef struct sc_outq_item sc_outq_item;
+typedef struct sc_outq sc_outq;
 
+/* One per loop: the list of queues waiting to be written. */
 typedef struct {
+	uv_check_t check;
+	sc_outq *dirty;
+} sc_outq_sched;
+
+void sc_outq_sched_init(sc_outq_sched *s, uv_loop_t *loop);
+void sc_outq_sched_close(sc_outq_sched *s);
+
+struct sc_outq {
+	sc_outq_sched *sched;
+	sc_outq *dirty_prev, *dirty_next;
+	bool is_dirty;
 	uv_stream_t *stream;
 	size_t max_bytes;
 	uint32_t max_ms;
@@ -47,12 +66,14 @@ typedef struct {
 	uint64_t bytes_out;
 	uint64_t drops; /* media messages dropped */
 	uint64_t drop_events;
-} sc_outq;
+};
 
-void sc_outq_init(sc_outq *q, uv_stream_t *stream, size_t max_bytes, uint32_t max_ms, uint32_t msid,
-		  void (*on_error)(void *, int), void *owner);
+void sc_outq_init(sc_outq *q, sc_outq_sched *sched, uv_stream_t *stream, size_t max_bytes,
+		  uint32_t max_ms, uint32_t msid, void (*on_error)(void *, int), void *owner);
 /* Drop everything waiting (in-flight data is released by its callback). */
 void sc_outq_clear(sc_outq *q);
+/* The owner is closing: nothing more is written, nothing waits. */
+void sc_outq_close(sc_outq *q);
 /* Queue a message; may drop (see above). 0, or -ENOMEM. */
 int sc_outq_media(sc_outq *q, sc_media *m);
 /* Queue bytes (copied). Never dropped. 0 or -ENOMEM. */

@@ -110,6 +110,7 @@ static void session_drop(sc_push *p)
 	p->bytes_gone += s->q.bytes_out;
 	p->drops_gone += s->q.drops;
 	s->push = NULL;
+	sc_outq_close(&s->q);
 	if (s->tcp_open) {
 		s->tcp_open = false;
 		uv_close((uv_handle_t *)&s->tcp, on_tcp_closed);
@@ -449,8 +450,9 @@ static void attempt(sc_push *p)
 	s->tcp_open = true;
 	p->sess = s;
 	p->state = PUSH_CONNECTING;
-	sc_outq_init(&s->q, (uv_stream_t *)&s->tcp, (size_t)p->relay->cfg.push_queue_bytes,
-		     (uint32_t)p->relay->cfg.push_queue_ms, 1, on_q_error, s);
+	sc_outq_init(&s->q, &p->relay->outsched, (uv_stream_t *)&s->tcp,
+		     (size_t)p->relay->cfg.push_queue_bytes, (uint32_t)p->relay->cfg.push_queue_ms,
+		     1, on_q_error, s);
 	s->rbuf = malloc(READ_BUF_SIZE);
 	s->hs = sc_rtmp_handshake_new(SC_RTMP_HS_CLIENT);
 	s->reader = sc_rtmp_chunk_reader_new(1 << 20, on_message, s);

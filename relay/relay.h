@@ -73,6 +73,7 @@ struct sc_relay {
 	size_t secret_len; /* 0: development mode, unsigned publishes */
 	char *api_token;   /* NULL: only loopback clients may change things */
 
+	sc_outq_sched outsched; /* writes to every RTMP peer */
 	uv_tcp_t rtmp_listener;
 	sc_http_server *http;
 	uv_poll_t http_poll;

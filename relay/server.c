@@ -96,6 +96,7 @@ static int listen_rtmp(sc_relay *r, char *err, size_t errlen)
 
 int sc_relay_start(sc_relay *r, char *err, size_t errlen)
 {
+	sc_outq_sched_init(&r->outsched, r->loop);
 	int rc = listen_rtmp(r, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -132,4 +133,5 @@ void sc_relay_stop(sc_relay *r)
 	/* Streams answer their waiting HTTP requests and finish HLS writes. */
 	sc_stream_free_all(r);
 	sc_relay_http_stop(r);
+	sc_outq_sched_close(&r->outsched);
 }
