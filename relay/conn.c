@@ -580,6 +580,7 @@ sc_conn *sc_conn_accept(sc_relay *r, uv_stream_t *listener)
 	sc_outq_init(&c->q, &r->outsched, (uv_stream_t *)&c->tcp, (size_t)r->cfg.player_queue_bytes,
 		     10000, STREAM_ID, on_q_error, c);
 	c->q.on_drain = on_q_drain;
+	c->q.merge_ms = (uint32_t)r->cfg.play_merge_ms;
 
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);

@@ -60,6 +60,8 @@ static const sc_option options[] = {
 	 "media time a push target may fall behind before it drops"},
 	{"player-queue", 0, SC_OPT_SIZE, CFG(player_queue_bytes), "SIZE",
 	 "bytes an RTMP player may fall behind before it drops"},
+	{"play-merge", 0, SC_OPT_DURATION, CFG(play_merge_ms), "DURATION",
+	 "RTMP players get media in writes spanning this much (less CPU, more latency)"},
 	{"max-message", 0, SC_OPT_SIZE, CFG(max_msg_bytes), "SIZE",
 	 "largest RTMP message accepted from a publisher"},
 	{"gop-cache", 0, SC_OPT_SIZE, CFG(gop_cache_bytes), "SIZE",

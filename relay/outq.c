@@ -72,14 +72,34 @@ static void mark_dirty(sc_outq *q)
 	q->is_dirty = true;
 }
 
+#define MERGE_MAX_BYTES (256 * 1024)
+
+static bool merge_done(const sc_outq *q)
+{
+	if (!q->merge_ms || q->n_control || q->queued_bytes >= MERGE_MAX_BYTES || !q->head)
+		return true;
+	const sc_outq_item *first = q->head;
+	while (first && !first->m)
+		first = first->next;
+	const sc_outq_item *last = q->tail;
+	return !first || !last->m || (int32_t)(last->m->ts - first->m->ts) >= (int32_t)q->merge_ms;
+}
+
 static void on_check(uv_check_t *h)
 {
 	sc_outq_sched *s = h->data;
-	sc_outq *q;
-	/* kick() may close queues (unlinking them); take one at a time. */
-	while ((q = s->dirty)) {
-		undirty(q);
-		kick(q);
+	sc_outq *q = s->dirty;
+	/* kick() may close queues (unlinking them): find the next one first. */
+	while (q) {
+		sc_outq *next = q->dirty_next;
+		if (merge_done(q)) {
+			undirty(q);
+			kick(q);
+			/* kick() may have unlinked next (its owner closed): restart. */
+			if (next && !next->is_dirty)
+				next = s->dirty;
+		}
+		q = next;
 	}
 }
 
@@ -121,6 +141,7 @@ void sc_outq_clear(sc_outq *q)
 	free_list(q->head);
 	q->head = q->tail = NULL;
 	q->queued_bytes = 0;
+	q->n_control = 0;
 }
 
 void sc_outq_close(sc_outq *q)
@@ -175,6 +196,8 @@ static void consume(sc_outq *q, size_t n)
 		q->head = it->next;
 		if (!q->head)
 			q->tail = NULL;
+		if (!it->m)
+			q->n_control--;
 		item_free(it);
 	}
 }
@@ -218,8 +241,11 @@ static void kick(sc_outq *q)
 		if (!q->head)
 			q->tail = NULL;
 		last->next = NULL;
-		for (sc_outq_item *it = first; it; it = it->next)
+		for (sc_outq_item *it = first; it; it = it->next) {
 			q->queued_bytes -= it->len - it->off;
+			if (!it->m)
+				q->n_control--;
+		}
 		q->inflight = first;
 		rc = uv_write(&q->req, q->stream, bufs, n, on_written);
 		if (rc < 0) {
@@ -344,6 +370,7 @@ int sc_outq_bytes(sc_outq *q, const void *data, size_t len)
 	}
 	memcpy(it->bytes, data, len);
 	it->len = len;
+	q->n_control++;
 	append(q, it);
 	return 0;
 }

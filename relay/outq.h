@@ -50,6 +50,11 @@ struct sc_outq {
 	size_t max_bytes;
 	uint32_t max_ms;
 	uint32_t msid; /* message stream id media go out on (players: 1) */
+	/* Merge window: media wait until they span merge_ms before they are
+	 * written (fewer, larger writes for less CPU, at merge_ms of added
+	 * latency). 0 writes every loop iteration. Control bytes never wait. */
+	uint32_t merge_ms;
+	unsigned n_control; /* control items waiting */
 	/* Called when a write fails (the peer went away); the owner closes. */
 	void (*on_error)(void *owner, int status);
 	/* Optional: called when everything queued has been written. */

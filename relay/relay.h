@@ -48,6 +48,7 @@ typedef struct {
 	int64_t push_queue_bytes;
 	int64_t push_queue_ms;
 	int64_t player_queue_bytes;
+	int64_t play_merge_ms;
 	int64_t max_msg_bytes;
 	int64_t gop_cache_bytes;
 	int64_t max_streams;
