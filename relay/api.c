@@ -62,6 +62,13 @@ static void add_target(sc_relay *r, sc_http_request *req, const char *name)
 		sc_http_reply_error(req, 400, "%s", err);
 		return;
 	}
+	/* Check everything before the stream is created: a bad request
+	 * changes nothing. */
+	if (sc_push_url_check(url, msg, sizeof(msg)) < 0) {
+		json_decref(o);
+		sc_http_reply_error(req, 400, "%s", msg);
+		return;
+	}
 	sc_stream *s = sc_stream_get(r, name);
 	if (!s) {
 		json_decref(o);
@@ -75,7 +82,7 @@ static void add_target(sc_relay *r, sc_http_request *req, const char *name)
 	int rc = sc_stream_add_target(s, url, false, id, sizeof(id), msg, sizeof(msg));
 	json_decref(o);
 	if (rc < 0) {
-		sc_http_reply_error(req, rc == -ENOSPC ? 409 : 400, "%s", msg);
+		sc_http_reply_error(req, rc == -ENOSPC || rc == -EEXIST ? 409 : 400, "%s", msg);
 		return;
 	}
 	char location[256];

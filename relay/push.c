@@ -74,6 +74,7 @@ struct session {
 	sc_rtmp_chunk_reader *reader;
 	uint8_t *rbuf;
 	bool handshaken;
+	bool publish_sent; /* and no answer yet */
 	uint32_t msid;
 	uint64_t bytes_in, acked_in;
 	uint32_t peer_window;
@@ -203,6 +204,7 @@ static void send_publish(session *s)
 	sc_amf0_put_string(&b, "live");
 	send_msg(s, SC_RTMP_CSID_DATA, SC_RTMP_MSG_COMMAND_AMF0, s->msid, &b);
 	sc_buf_free(&b);
+	s->publish_sent = true;
 }
 
 static void replay_one(void *ud, sc_media *m)
@@ -321,10 +323,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	if (!s->push)
 		return;
 	if (nread < 0) {
-		session_fail(s,
-			     nread == UV_EOF ? "upstream closed the connection"
-					     : uv_strerror((int)nread),
-			     false);
+		/* Servers like nginx-rtmp refuse a publish (an on_publish hook
+		 * said no) by closing without an onStatus: that is a refusal. */
+		if (s->publish_sent && s->push->state == PUSH_CONNECTING)
+			session_fail(s,
+				     "upstream closed the connection after publish: "
+				     "the stream key or the publish was refused",
+				     true);
+		else
+			session_fail(s,
+				     nread == UV_EOF ? "upstream closed the connection"
+						     : uv_strerror((int)nread),
+				     false);
 		return;
 	}
 	const uint8_t *p = (const uint8_t *)buf->base;
@@ -505,6 +515,20 @@ static void schedule_retry(sc_push *p, const char *why, bool failed)
 	uv_timer_start(&p->timer, on_timer, delay, 0);
 }
 
+int sc_push_url_check(const char *url, char *msg, size_t msglen)
+{
+	sc_rtmp_url u;
+	if (sc_rtmp_url_parse(url, &u) < 0 || !u.app[0] || !u.name[0]) {
+		snprintf(msg, msglen, "not an rtmp://HOST[:PORT]/APP/KEY URL");
+		return -EINVAL;
+	}
+	if (!strcmp(u.scheme, "rtmps")) {
+		snprintf(msg, msglen, "rtmps push targets are not supported yet");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 sc_push *sc_push_new(sc_relay *r, sc_stream *s, const char *url, const char *id, bool from_template)
 {
 	sc_push *p = calloc(1, sizeof(*p));
@@ -567,6 +591,11 @@ void sc_push_media(sc_push *p, sc_media *m)
 {
 	if (p->state == PUSH_PUBLISHING && p->sess && sc_outq_media(&p->sess->q, m) < 0)
 		session_fail(p->sess, "out of memory", false);
+}
+
+const char *sc_push_url(const sc_push *p)
+{
+	return p->url;
 }
 
 const char *sc_push_id(const sc_push *p)

@@ -166,7 +166,10 @@ void sc_push_free(sc_push *p);	/* closes; memory goes when libuv is done */
 void sc_push_start(sc_push *p); /* the stream has a publisher */
 void sc_push_stop(sc_push *p);	/* the stream lost it */
 void sc_push_media(sc_push *p, sc_media *m);
+/* Can a push target use this URL? 0, or -EINVAL with a message. */
+int sc_push_url_check(const char *url, char *msg, size_t msglen);
 const char *sc_push_id(const sc_push *p);
+const char *sc_push_url(const sc_push *p);
 uint64_t sc_push_bytes_out(const sc_push *p);
 json_t *sc_push_to_json(const sc_push *p);
 bool sc_push_from_template(const sc_push *p);

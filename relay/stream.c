@@ -406,10 +406,17 @@ void sc_stream_media(sc_stream *s, sc_conn *publisher, uint8_t type, uint32_t ts
 		return;
 	s->bytes_in += len;
 
-	/* Data messages carry no time of their own: stamp them "now". */
+	/*
+	 * onMetaData goes out at time 0, as players expect it (ffmpeg's flv
+	 * reader takes metadata at any other time for a subtitle stream), and
+	 * only when it changed: some encoders (GStreamer's flvmux) repeat it
+	 * many times a second.
+	 */
 	uint32_t out;
 	if (type == SC_RTMP_MSG_DATA_AMF0) {
-		out = s->have_out_ts ? s->last_out_ts : 0;
+		if (s->meta && s->meta->len == len && !memcmp(s->meta->data, data, len))
+			return;
+		out = 0;
 	} else {
 		if (s->rebase) {
 			s->ts_offset = s->last_out_ts + 40 - ts;
@@ -502,15 +509,15 @@ void sc_stream_remove_player(sc_stream *s, sc_conn *c)
 int sc_stream_add_target(sc_stream *s, const char *url, bool from_template, char *ret_id,
 			 size_t idlen, char *msg, size_t msglen)
 {
-	sc_rtmp_url u;
-	if (sc_rtmp_url_parse(url, &u) < 0 || !u.app[0] || !u.name[0]) {
-		snprintf(msg, msglen, "not an rtmp://HOST[:PORT]/APP/KEY URL");
-		return -EINVAL;
-	}
-	if (!strcmp(u.scheme, "rtmps")) {
-		snprintf(msg, msglen, "rtmps push targets are not supported yet");
-		return -EINVAL;
-	}
+	int rc = sc_push_url_check(url, msg, msglen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (!strcmp(sc_push_url(s->targets[i]), url)) {
+			snprintf(msg, msglen, "already a target of this stream (%s)",
+				 sc_push_id(s->targets[i]));
+			return -EEXIST;
+		}
 	if (s->n_targets >= MAX_TARGETS) {
 		snprintf(msg, msglen, "a stream has at most %d targets", MAX_TARGETS);
 		return -ENOSPC;

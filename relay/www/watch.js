@@ -125,6 +125,7 @@
 		if (hls) {
 			hls.destroy();
 			hls = null;
+			sc.hls = null;
 		}
 		if (running) {
 			video.removeAttribute('src');
@@ -174,6 +175,7 @@
 			hls.attachMedia(video);
 			hls.loadSource(hlsUrl);
 			sc.engine = 'hls.js';
+			sc.hls = hls; /* for tests and debugging: latency, levels */
 		} else if (video.canPlayType('application/vnd.apple.mpegurl')) {
 			video.src = hlsUrl;
 			play();
