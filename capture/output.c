@@ -258,6 +258,7 @@ static void *output_main(void *arg)
 			q_free_all(o); /* stale: start from the next key frame */
 			o->st.connected = true;
 			o->st.connected_us = now_us();
+			o->st.error[0] = 0;
 			o->st.resumed_us = 0;
 			if (ever)
 				o->st.reconnects++;

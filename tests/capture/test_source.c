@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/frame.h>
+#include <libavutil/log.h>
+
+#include "source.h"
+#include "synth.h"
+
+#define T0 1000000000LL /* pts base: 1000 s on the capture clock */
+
+static const uint8_t red[3] = {81, 90, 240}, blue[3] = {41, 240, 110};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+static void wait_stats(sc_source *s, uint64_t video, uint64_t audio)
+{
+	sc_source_stats st;
+	for (int i = 0; i < 500; i++) {
+		sc_source_get_stats(s, &st);
+		if (st.video_frames >= video && st.audio_frames >= audio)
+			return;
+		sleep_ms(10);
+	}
+	fail_msg("decoder: %llu/%llu video, %llu/%llu audio frames",
+		 (unsigned long long)st.video_frames, (unsigned long long)video,
+		 (unsigned long long)st.audio_frames, (unsigned long long)audio);
+}
+
+static void assert_pixel(const AVFrame *f, const uint8_t want[3])
+{
+	int x = f->width / 2, y = f->height / 2;
+	int got[3] = {f->data[0][y * f->linesize[0] + x],
+		      f->data[1][(y / 2) * f->linesize[1] + x / 2],
+		      f->data[2][(y / 2) * f->linesize[2] + x / 2]};
+	for (int i = 0; i < 3; i++)
+		if (abs(got[i] - want[i]) > 8)
+			fail_msg("got %d,%d,%d want %d,%d,%d", got[0], got[1], got[2], want[0],
+				 want[1], want[2]);
+}
+
+static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int h)
+{
+	sc_source *s = sc_source_new("feed1", "Alice");
+	assert_non_null(s);
+	assert_string_equal(sc_source_id(s), "feed1");
+	assert_string_equal(sc_source_display(s), "Alice");
+	/* a new source wants a key frame, once */
+	assert_true(sc_source_take_keyframe_request(s));
+	assert_false(sc_source_take_keyframe_request(s));
+
+	sc_synth *syn = sc_synth_new(codec, w, h, 15, yuv, 0);
+	assert_non_null(syn);
+	const int n = 10;
+	int64_t pts[10];
+	for (int i = 0; i < n; i++) {
+		const uint8_t *d;
+		size_t len;
+		bool key;
+		assert_int_equal(sc_synth_video(syn, i == 0, &d, &len, &key), 0);
+		assert_int_equal(key, i == 0);
+		pts[i] = T0 + i * 66667;
+		assert_int_equal(sc_source_push_video(s, codec, d, len, key, pts[i]), 0);
+	}
+	wait_stats(s, (uint64_t)n, 0);
+
+	int64_t age = -1;
+	assert_null(sc_source_video_at(s, T0 - 1, &age));
+	AVFrame *f = sc_source_video_at(s, pts[3], &age);
+	assert_non_null(f);
+	assert_int_equal(f->pts, pts[3]);
+	assert_int_equal(age, 0);
+	assert_int_equal(f->width, w);
+	assert_int_equal(f->height, h);
+	assert_pixel(f, yuv);
+	av_frame_free(&f);
+	f = sc_source_video_at(s, pts[5] + 1000, &age);
+	assert_non_null(f);
+	assert_int_equal(f->pts, pts[5]);
+	assert_int_equal(age, 1000);
+	av_frame_free(&f);
+	/* long after the last one: the last one, and how stale it is */
+	f = sc_source_video_at(s, pts[9] + 3000000, &age);
+	assert_non_null(f);
+	assert_int_equal(f->pts, pts[9]);
+	assert_int_equal(age, 3000000);
+	av_frame_free(&f);
+
+	sc_source_stats st;
+	sc_source_get_stats(s, &st);
+	assert_string_equal(st.video_codec, codec);
+	assert_int_equal(st.width, w);
+	assert_int_equal(st.decode_errors, 0);
+	assert_int_equal(st.dropped, 0);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
+static void test_vp8(void **state)
+{
+	(void)state;
+	video_roundtrip("vp8", red, 320, 240);
+}
+
+static void test_h264(void **state)
+{
+	(void)state;
+	video_roundtrip("h264", blue, 640, 360);
+}
+
+static void test_keyframe_requests(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("f", "F");
+	sc_synth *syn = sc_synth_new("vp8", 160, 120, 15, red, 0);
+	const uint8_t *d;
+	size_t len;
+	bool key;
+	assert_true(sc_source_take_keyframe_request(s));
+	assert_int_equal(sc_synth_video(syn, true, &d, &len, &key), 0);
+	assert_int_equal(sc_synth_video(syn, false, &d, &len, &key), 0);
+	/* before any key frame: dropped */
+	assert_int_equal(sc_source_push_video(s, "vp8", d, len, false, T0), -ENOSPC);
+	/* garbage as a key frame: a decode error asks for a new one */
+	uint8_t junk[64];
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(sc_source_push_video(s, "vp8", junk, sizeof(junk), true, T0), 0);
+	sc_source_stats st;
+	for (int i = 0; i < 200; i++) {
+		sc_source_get_stats(s, &st);
+		if (st.decode_errors)
+			break;
+		sleep_ms(5);
+	}
+	assert_true(st.decode_errors >= 1);
+	assert_true(sc_source_take_keyframe_request(s));
+	assert_true(st.keyframe_requests >= 1);
+	/* bad arguments */
+	assert_int_equal(sc_source_push_video(s, "vp9", junk, 4, true, T0), -EINVAL);
+	assert_int_equal(sc_source_push_audio(s, "pcmu", junk, 4, T0), -EINVAL);
+	assert_int_equal(sc_source_push_video(s, "vp8", junk, 0, true, T0), -EINVAL);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
+/* Amplitude of frequency f in the left channel of n stereo frames. */
+static double tone_amp(const float *b, size_t n, double f)
+{
+	double re = 0, im = 0;
+	for (size_t i = 0; i < n; i++) {
+		re += b[2 * i] * cos(2 * M_PI * f * (double)i / 48000);
+		im += b[2 * i] * sin(2 * M_PI * f * (double)i / 48000);
+	}
+	return 2 * sqrt(re * re + im * im) / (double)n;
+}
+
+static void push_tone(sc_source *s, sc_synth *syn, int packets, int64_t pts0)
+{
+	for (int i = 0; i < packets; i++) {
+		const uint8_t *d;
+		size_t len;
+		assert_int_equal(sc_synth_audio(syn, &d, &len), 0);
+		assert_int_equal(sc_source_push_audio(s, "opus", d, len, pts0 + i * 20000), 0);
+	}
+}
+
+static void test_opus(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("a", "A");
+	sc_synth *syn = sc_synth_new(NULL, 0, 0, 0, NULL, 440);
+	assert_non_null(syn);
+	push_tone(s, syn, 40, T0); /* 800 ms */
+	wait_stats(s, 0, 40);
+
+	float *buf = calloc(2 * 48000, sizeof(float));
+	/* 100 ms before the first packet: silence, then sound */
+	size_t got = sc_source_audio_pull(s, T0 - 100000, buf, 4800);
+	assert_int_equal(got, 0);
+	for (size_t i = 0; i < 9600; i++)
+		assert_true(buf[i] == 0);
+	/* contiguous pulls of 1024 over 600 ms: all sound, 440 Hz */
+	size_t total = 0;
+	for (int k = 0; k < 28; k++) {
+		int64_t t = T0 + (int64_t)k * 1024 * 1000000 / 48000;
+		total += sc_source_audio_pull(s, t, buf + 2 * 1024 * k, 1024);
+	}
+	assert_int_equal(total, 28 * 1024);
+	double a440 = tone_amp(buf + 2 * 2048, 24000, 440);
+	double a880 = tone_amp(buf + 2 * 2048, 24000, 880);
+	assert_true(a440 > 0.2 && a440 < 0.4);
+	assert_true(a880 < 0.02);
+	assert_true(sc_source_audio_level(s) > 0.1);
+	/* no phase jump at the pull boundaries: a smooth sine */
+	for (size_t i = 2049; i < 28 * 1024; i++)
+		assert_true(fabsf(buf[2 * i] - buf[2 * i - 2]) < 0.05f);
+	/* past the end: silence, and the level decays */
+	got = sc_source_audio_pull(s, T0 + 900000, buf, 1024);
+	assert_int_equal(got, 0);
+	for (int k = 0; k < 100; k++)
+		sc_source_audio_pull(s, T0 + 1000000 + k * 21333, buf, 1024);
+	assert_true(sc_source_audio_level(s) < 0.01);
+	free(buf);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
+static void test_opus_gap_and_drift(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("a", "A");
+	sc_synth *syn = sc_synth_new(NULL, 0, 0, 0, NULL, 440);
+	/* 200 ms, a 200 ms gap, 200 ms */
+	push_tone(s, syn, 10, T0);
+	push_tone(s, syn, 10, T0 + 400000);
+	wait_stats(s, 0, 20);
+	float *buf = calloc(2 * 48000, sizeof(float));
+	size_t got = sc_source_audio_pull(s, T0, buf, 28800); /* 600 ms */
+	assert_true(got >= 19000 && got <= 19300);
+	/* silence in the gap (from ~210 ms to ~400 ms) */
+	for (size_t i = 10500; i < 19000; i++)
+		assert_true(buf[2 * i] == 0);
+	assert_true(fabsf(buf[2 * 20000]) > 0 || fabsf(buf[2 * 20001]) > 0);
+
+	/* a clock 10 ms off each packet is followed (re-anchored), not
+	 * stretched: with pulls far from where the samples would have been
+	 * queued, the stream still comes out in whole, without overlap */
+	sc_source_unref(s);
+	s = sc_source_new("b", "B");
+	for (int i = 0; i < 10; i++) {
+		const uint8_t *d;
+		size_t len;
+		assert_int_equal(sc_synth_audio(syn, &d, &len), 0);
+		/* the sender's clock runs 1 % slow: within tolerance, appended */
+		sc_source_push_audio(s, "opus", d, len, T0 + i * 19800);
+	}
+	wait_stats(s, 0, 10);
+	got = sc_source_audio_pull(s, T0, buf, 9600);
+	assert_true(got >= 9500);
+	/* a jump of 100 ms: placed at its pts */
+	push_tone(s, syn, 5, T0 + 300000);
+	wait_stats(s, 0, 15);
+	got = sc_source_audio_pull(s, T0 + 200000, buf, 9600);
+	assert_true(got >= 4700 && got <= 4900);
+	for (size_t i = 0; i < 4700; i++)
+		assert_true(buf[2 * i] == 0);
+	free(buf);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
+static void test_refs(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("x", NULL);
+	assert_non_null(s);
+	assert_string_equal(sc_source_display(s), "");
+	assert_ptr_equal(sc_source_ref(s), s);
+	sc_source_unref(s);
+	sc_source_unref(s);
+	sc_source_unref(NULL);
+}
+
+int main(void)
+{
+	av_log_set_level(AV_LOG_QUIET);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vp8),
+		cmocka_unit_test(test_h264),
+		cmocka_unit_test(test_keyframe_requests),
+		cmocka_unit_test(test_opus),
+		cmocka_unit_test(test_opus_gap_and_drift),
+		cmocka_unit_test(test_refs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
