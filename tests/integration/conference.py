@@ -45,6 +45,8 @@ ICE_PEER = 'sc-ice-peer'
 SYSTEM_PYTHON = '/usr/bin/python3'
 JANUS_LIBDIR = '/usr/lib/x86_64-linux-gnu/janus'
 CLONE_NEWNET = 0x40000000
+STREAM_AUDIO_PORT = 5002  # Streaming mountpoint 1 (Conference(streaming=True))
+STREAM_VIDEO_PORT = 5004
 
 _in_netns = False
 
@@ -230,7 +232,7 @@ class Conference:
     """Janus (VideoRoom + HTTP only) in the test's network namespace."""
 
     def __init__(self, t, room=1234, publishers=9, pin=None, http_port=None,
-                 host=ICE_IP, debug_level=4):
+                 host=ICE_IP, debug_level=4, streaming=False):
         self.t = t
         self.room = room
         self.max_publishers = publishers
@@ -246,11 +248,20 @@ class Conference:
         self._api = None
         self._handle = None
         self.started_in = None
+        # streaming=True: also the Streaming plugin with one RTP mountpoint
+        # (id 1, Opus on STREAM_AUDIO_PORT, VP8 on STREAM_VIDEO_PORT) and the
+        # WebSockets transport on ws_port (for janus-whep-server).
+        self.streaming = streaming
+        self.ws_port = None
 
     # URLs the capture and the publishers use
     @property
     def http_url(self):
         return 'http://%s:%d/janus' % (self.host, self.http_port)
+
+    @property
+    def ws_url(self):
+        return 'ws://%s:%d' % (self.host, self.ws_port)
 
     @property
     def url(self):
@@ -283,14 +294,24 @@ class Conference:
             'PIN_LINE': '\tpin = "%s"' % self.pin if self.pin else '',
             'PUBLISHERS': self.max_publishers,
         }
+        plugins, transports = ['libjanus_videoroom.so'], ['libjanus_http.so']
+        configs = ['janus.jcfg', 'janus.transport.http.jcfg', 'janus.plugin.videoroom.jcfg']
+        if self.streaming:
+            if self.ws_port is None:
+                self.ws_port = h.free_port()
+            values.update({'WS_PORT': self.ws_port, 'AUDIO_PORT': STREAM_AUDIO_PORT,
+                           'VIDEO_PORT': STREAM_VIDEO_PORT})
+            plugins.append('libjanus_streaming.so')
+            transports.append('libjanus_websockets.so')
+            configs += ['janus.plugin.streaming.jcfg', 'janus.transport.websockets.jcfg']
         values['DISABLE_PLUGINS'] = _private_folder(
-            d + '/plugins', JANUS_LIBDIR + '/plugins', ['libjanus_videoroom.so'])
+            d + '/plugins', JANUS_LIBDIR + '/plugins', plugins)
         values['DISABLE_TRANSPORTS'] = _private_folder(
-            d + '/transports', JANUS_LIBDIR + '/transports', ['libjanus_http.so'])
+            d + '/transports', JANUS_LIBDIR + '/transports', transports)
         values['DISABLE_LOGGERS'] = _private_folder(
             d + '/loggers', JANUS_LIBDIR + '/loggers', [])
         _private_folder(d + '/events', JANUS_LIBDIR + '/events', [])
-        for name in ('janus.jcfg', 'janus.transport.http.jcfg', 'janus.plugin.videoroom.jcfg'):
+        for name in configs:
             with open(os.path.join(d, name), 'w') as f:
                 f.write(_fill(name + '.in', values))
         t0 = time.monotonic()
@@ -301,10 +322,12 @@ class Conference:
         self.started_in = time.monotonic() - t0
         self.t.check('janus.plugin.videoroom' in info.get('plugins', {}),
                      'Janus loaded the VideoRoom plugin', sorted(info.get('plugins', {})))
-        self.t.equal(sorted(info.get('plugins', {})), ['janus.plugin.videoroom'],
-                     'Janus plugins')
-        self.t.equal(sorted(info.get('transports', {})), ['janus.transport.http'],
-                     'Janus transports')
+        self.t.equal(sorted(info.get('plugins', {})),
+                     ['janus.plugin.streaming', 'janus.plugin.videoroom'] if self.streaming
+                     else ['janus.plugin.videoroom'], 'Janus plugins')
+        self.t.equal(sorted(info.get('transports', {})),
+                     ['janus.transport.http', 'janus.transport.websockets'] if self.streaming
+                     else ['janus.transport.http'], 'Janus transports')
         self._api = JanusClient(self.http_url)
         self._api.create()
         self._handle = self._api.attach()
