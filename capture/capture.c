@@ -443,6 +443,8 @@ static void take_answer(sc_capture *c, const char *sdp, const sc_sig_stream *str
 				ch[i].rtx_pt = m->fmts[f].pt;
 	}
 	size_t first = first_accepted(ans, ch);
+	sc_log_debug(NULL, "whep: answer has %zu m-sections, setup \"%s\"", ans->n_media,
+		     first == SIZE_MAX ? "" : sc_sdp_setup(ans, first));
 	if (first == SIZE_MAX || sc_peer_set_remote(c->peer, ans, first, err, sizeof(err)) < 0) {
 		snprintf(c->last_error, sizeof(c->last_error), "whep: answer refused: %s",
 			 first == SIZE_MAX ? "no media" : err);

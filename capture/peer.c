@@ -437,9 +437,18 @@ int sc_peer_set_remote(sc_peer *p, const sc_sdp *remote, size_t media_index, cha
 		set_err(err, errlen, "missing or malformed a=fingerprint");
 		return -EINVAL;
 	}
+	/*
+	 * RFC 5763 5: the offerer says actpass, the answerer picks active or
+	 * passive. When we answered, the remote's actpass leaves the client
+	 * role to us. When we offered, an answer may still say actpass (Janus
+	 * does, behind WHEP servers) and then acts as the client: take it as
+	 * active.
+	 */
 	bool client;
-	if (!*setup || !strcmp(setup, "actpass") || !strcmp(setup, "passive")) {
+	if (!*setup || !strcmp(setup, "passive")) {
 		client = true;
+	} else if (!strcmp(setup, "actpass")) {
+		client = !p->cfg.controlling; /* controlling: we sent the offer */
 	} else if (!strcmp(setup, "active")) {
 		client = false;
 	} else {
