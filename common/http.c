@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -338,6 +339,35 @@ void sc_http_reply_static(sc_http_request *r, unsigned status, const char *mime,
 		resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
 	if (!resp && free_fn)
 		free_fn(cls);
+	set_response(r, status, mime, resp);
+}
+
+void sc_http_reply_iov(sc_http_request *r, unsigned status, const char *mime,
+		       const struct iovec *iov, size_t n, void (*free_fn)(void *), void *cls)
+{
+	struct MHD_IoVec *mv = NULL;
+	struct MHD_Response *resp = NULL;
+
+	/* struct MHD_IoVec is {const void *, size_t}: converted, not cast. */
+	if (n <= 0xffffu && (mv = calloc(n ? n : 1, sizeof(*mv)))) {
+		for (size_t i = 0; i < n; i++) {
+			mv[i].iov_base = iov[i].iov_base;
+			mv[i].iov_len = iov[i].iov_len;
+		}
+		resp = MHD_create_response_from_iovec(mv, (unsigned)n, free_fn, cls);
+		free(mv);
+	}
+	if (!resp && free_fn)
+		free_fn(cls);
+	set_response(r, status, mime, resp);
+}
+
+void sc_http_reply_fd(sc_http_request *r, unsigned status, const char *mime, int fd, uint64_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_fd64(len, fd);
+
+	if (!resp)
+		close(fd);
 	set_response(r, status, mime, resp);
 }
 

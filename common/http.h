@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 typedef struct sc_http_server sc_http_server;
 typedef struct sc_http_request sc_http_request;
@@ -62,6 +63,15 @@ void sc_http_reply(sc_http_request *r, unsigned status, const char *mime, const 
 /* Reply with data that stays valid until free_fn(cls) is called. */
 void sc_http_reply_static(sc_http_request *r, unsigned status, const char *mime, const void *data,
 			  size_t len, void (*free_fn)(void *), void *cls);
+/* Reply with the n pieces of iov back to back; they stay valid until
+ * free_fn(cls) is called (also called if the reply cannot be made). The
+ * iov array itself is copied. */
+void sc_http_reply_iov(sc_http_request *r, unsigned status, const char *mime,
+		       const struct iovec *iov, size_t n, void (*free_fn)(void *), void *cls);
+/* Reply with the first len bytes of the regular file fd (sent with
+ * sendfile where possible). Takes fd: it is closed once sent, or at once
+ * if the reply cannot be made. */
+void sc_http_reply_fd(sc_http_request *r, unsigned status, const char *mime, int fd, uint64_t len);
 /* Steals the reference to v. */
 void sc_http_reply_json(sc_http_request *r, unsigned status, json_t *v);
 /* {"error": "..."} */

@@ -4,6 +4,13 @@
  * the fragmented MP4 muxer (hls_mux.c), the segments and parts kept in
  * memory, the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
  *
+ * Memory: a segment is only its part blobs (one part without LL-HLS), and
+ * a request for it gets them back to back. With a disk folder, the parts
+ * of a complete segment are let go once it is older than the last
+ * PART_SEGMENTS complete ones (whose parts the playlist lists) and its
+ * files are written; it is then served from its file. A segment whose
+ * write failed or was dropped is gone from then on (404).
+ *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
  * at the first video key frame once it holds target_ms (audio only: on
@@ -32,47 +39,22 @@
 #define JUMP_BACK_MS   1000 /* a dts this far back restarts the timeline */
 #define JUMP_AHEAD_MS  5000 /* ... and this far ahead */
 #define NAME_MAX_BYTES 128
-
-/* ---- blobs ---- */
-
-sc_blob *sc_blob_new(const void *data, size_t len)
-{
-	sc_blob *b;
-
-	if (len > SIZE_MAX - sizeof(*b))
-		return NULL;
-	b = malloc(sizeof(*b) + len);
-	if (!b)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->len = len;
-	if (data && len)
-		memcpy(b->data, data, len);
-	return b;
-}
-
-sc_blob *sc_blob_ref(sc_blob *b)
-{
-	if (b)
-		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-	return b;
-}
-
-void sc_blob_unref(sc_blob *b)
-{
-	if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
-		free(b);
-}
+#define PART_SEGMENTS  3 /* complete segments whose parts are listed */
 
 /* ---- state ---- */
+
+/* Where a file is on disk. */
+enum { DISK_PENDING = 0, DISK_OK = 1, DISK_NONE = -1 };
 
 struct seg {
 	int64_t msn, start, dur, pdt_ms, gen;
 	int disc, complete;
-	sc_blob *blob; /* MSN.m4s, once complete */
-	sc_hls_pl_part *parts;
+	int in_memory;	       /* part_blobs held (until let go) */
+	int disk;	       /* MSN.m4s */
+	int pending;	       /* its queued disk writes */
+	sc_hls_pl_part *parts; /* [pcap] each */
 	sc_blob **part_blobs;
-	size_t nparts;
+	size_t nparts, pcap;
 };
 
 struct init {
@@ -84,6 +66,7 @@ struct sc_hls {
 	uv_loop_t *loop;
 	sc_hls_config cfg;
 	char *name;
+	char *path; /* DIR/NAME, NULL: memory only */
 	sc_hls_disk *disk;
 	int ll; /* parts on */
 	int64_t max_seg_ms;
@@ -136,10 +119,13 @@ static uint64_t now_us(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void disk_write(sc_hls *h, const char *file, sc_blob *b)
+/* Failures are counted by the disk queue; the caller learns whether a
+ * done report will follow (0). */
+static int disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
 {
-	if (h->disk && b)
-		sc_hls_disk_write(h->disk, file, b); /* failures are counted */
+	if (!h->disk || !b)
+		return -ENODEV;
+	return sc_hls_disk_writev(h->disk, file, b, n);
 }
 
 static void disk_unlink(sc_hls *h, const char *file)
@@ -148,13 +134,21 @@ static void disk_unlink(sc_hls *h, const char *file)
 		sc_hls_disk_unlink(h->disk, file);
 }
 
+/* Lets the part blobs go (they are on disk, or lost). */
+static void seg_release(struct seg *s)
+{
+	for (size_t i = 0; i < s->nparts; i++) {
+		sc_blob_unref(s->part_blobs[i]);
+		s->part_blobs[i] = NULL;
+	}
+	s->in_memory = 0;
+}
+
 static void seg_clear(struct seg *s)
 {
-	for (size_t i = 0; i < s->nparts; i++)
-		sc_blob_unref(s->part_blobs[i]);
+	seg_release(s);
 	free(s->parts);
 	free(s->part_blobs);
-	sc_blob_unref(s->blob);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -166,6 +160,15 @@ static struct seg *open_seg(sc_hls *h)
 static size_t ncomplete(const sc_hls *h)
 {
 	return h->nsegs - (h->open ? 1 : 0);
+}
+
+static struct seg *find_seg(sc_hls *h, int64_t msn)
+{
+	for (size_t i = 0; i < h->nsegs; i++) {
+		if (h->segs[i].msn == msn)
+			return &h->segs[i];
+	}
+	return NULL;
 }
 
 /* ---- playlist ---- */
@@ -228,7 +231,7 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 		return;
 	sc_blob_unref(h->playlist);
 	h->playlist = b;
-	disk_write(h, "index.m3u8", b);
+	disk_write(h, "index.m3u8", &b, 1);
 	if (arrival_us) {
 		uint64_t now = now_us(CLOCK_MONOTONIC);
 		uint64_t d = now > arrival_us ? now - arrival_us : 0;
@@ -242,6 +245,22 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 }
 
 /* ---- segments ---- */
+
+/* With a disk folder: the parts of complete segments older than the last
+ * PART_SEGMENTS ones go once their files are written (or failed). */
+static void release_parts(sc_hls *h)
+{
+	size_t nc = ncomplete(h);
+
+	if (!h->disk)
+		return;
+	for (size_t i = 0; i + PART_SEGMENTS < nc; i++) {
+		struct seg *s = &h->segs[i];
+
+		if (s->in_memory && s->pending == 0)
+			seg_release(s);
+	}
+}
 
 static void drop_old(sc_hls *h)
 {
@@ -281,32 +300,36 @@ static void drop_old(sc_hls *h)
 static int add_part(sc_hls *h, sc_blob *b, int64_t end)
 {
 	struct seg *s = open_seg(h);
-	sc_hls_pl_part *np;
-	sc_blob **nb;
 	char file[64];
 
 	if (!s) {
 		sc_blob_unref(b);
 		return -EINVAL;
 	}
-	np = realloc(s->parts, (s->nparts + 1) * sizeof(*np));
-	if (np)
-		s->parts = np;
-	nb = realloc(s->part_blobs, (s->nparts + 1) * sizeof(*nb));
-	if (nb)
+	if (s->nparts == s->pcap) {
+		size_t cap = s->pcap ? s->pcap * 2 : 8;
+		sc_hls_pl_part *np = realloc(s->parts, cap * sizeof(*np));
+		sc_blob **nb = np ? realloc(s->part_blobs, cap * sizeof(*nb)) : NULL;
+
+		if (np)
+			s->parts = np;
+		if (!nb) {
+			sc_blob_unref(b);
+			return -ENOMEM;
+		}
 		s->part_blobs = nb;
-	if (!np || !nb) {
-		sc_blob_unref(b);
-		return -ENOMEM;
+		s->pcap = cap;
 	}
 	s->parts[s->nparts] = (sc_hls_pl_part){
 		.dur_ms = end - h->part_start,
 		.independent = h->part_key,
 	};
 	s->part_blobs[s->nparts] = b;
+	s->in_memory = 1;
 	if (h->ll) {
 		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts);
-		disk_write(h, file, b);
+		if (disk_write(h, file, &b, 1) == 0)
+			s->pending++;
 		h->stats.parts++;
 	}
 	s->nparts++;
@@ -318,7 +341,6 @@ static void complete_seg(sc_hls *h, int64_t end)
 {
 	struct seg *s = open_seg(h);
 	char file[64];
-	size_t total = 0;
 
 	if (!s)
 		return;
@@ -329,30 +351,20 @@ static void complete_seg(sc_hls *h, int64_t end)
 		h->next_msn--;
 		return;
 	}
-	if (s->nparts == 1) {
-		s->blob = sc_blob_ref(s->part_blobs[0]);
-	} else {
-		for (size_t i = 0; i < s->nparts; i++)
-			total += s->part_blobs[i]->len;
-		s->blob = sc_blob_new(NULL, total);
-		if (s->blob) {
-			total = 0;
-			for (size_t i = 0; i < s->nparts; i++) {
-				memcpy(s->blob->data + total, s->part_blobs[i]->data,
-				       s->part_blobs[i]->len);
-				total += s->part_blobs[i]->len;
-			}
-		}
-	}
 	s->dur = end - s->start;
 	s->complete = 1;
 	if (s->dur > h->longest_ms)
 		h->longest_ms = s->dur;
 	snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
-	disk_write(h, file, s->blob);
+	s->disk = DISK_NONE;
+	if (disk_write(h, file, s->part_blobs, s->nparts) == 0) {
+		s->disk = DISK_PENDING;
+		s->pending++;
+	}
 	h->stats.segments++;
 	h->stats.last_msn = s->msn;
 	drop_old(h);
+	release_parts(h);
 }
 
 static int new_seg(sc_hls *h, int64_t start)
@@ -363,6 +375,7 @@ static int new_seg(sc_hls *h, int64_t start)
 		return -ENOBUFS; /* cannot happen: cap is window + 4 */
 	s = &h->segs[h->nsegs++];
 	memset(s, 0, sizeof(*s));
+	s->disk = DISK_NONE;
 	s->msn = h->next_msn++;
 	s->start = start;
 	s->gen = h->gen;
@@ -413,7 +426,7 @@ static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *er
 	h->gen++;
 	h->inits[h->ninits++] = (struct init){.gen = h->gen, .blob = init};
 	snprintf(file, sizeof(file), "init-%" PRId64 ".mp4", h->gen);
-	disk_write(h, file, init);
+	disk_write(h, file, &init, 1);
 	for (int t = 0; t < SC_HLS_TRACKS; t++)
 		h->mux_has[t] = h->in[t].present;
 	if (!arrival || arrival > mono)
@@ -537,6 +550,28 @@ mux_failed:
 	return rc;
 }
 
+/* ---- disk reports ---- */
+
+static void on_disk_done(void *userdata, const char *file, int err)
+{
+	sc_hls *h = userdata;
+	int64_t a = 0, p = 0;
+	int kind = sc_hls_parse_name(file, &a, &p);
+	struct seg *s;
+
+	if (kind != SC_HLS_FILE_SEGMENT && kind != SC_HLS_FILE_PART)
+		return;
+	s = find_seg(h, a);
+	if (!s)
+		return; /* dropped meanwhile */
+	/* A part whose write failed is simply not there when opened. */
+	if (kind == SC_HLS_FILE_SEGMENT)
+		s->disk = err < 0 ? DISK_NONE : DISK_OK;
+	if (s->pending > 0)
+		s->pending--;
+	release_parts(h);
+}
+
 /* ---- API ---- */
 
 int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen)
@@ -622,7 +657,6 @@ sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, 
 		   size_t errlen)
 {
 	sc_hls *h = NULL;
-	char *path = NULL;
 
 	if (!loop || !cfg || !valid_name(name) || cfg->part_ms < 0) {
 		set_err(err, errlen, -EINVAL, "invalid HLS stream name or configuration");
@@ -651,25 +685,25 @@ sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, 
 	if (!h->name || !h->segs || !h->plsegs)
 		goto oom;
 	if (cfg->dir) {
-		if (asprintf(&path, "%s/%s", cfg->dir, name) < 0) {
-			path = NULL;
+		if (asprintf(&h->path, "%s/%s", cfg->dir, name) < 0) {
+			h->path = NULL;
 			goto oom;
 		}
 		if ((mkdir(cfg->dir, 0755) < 0 && errno != EEXIST) ||
-		    (mkdir(path, 0755) < 0 && errno != EEXIST)) {
-			set_err(err, errlen, -errno, "cannot create %s: %s", path, strerror(errno));
+		    (mkdir(h->path, 0755) < 0 && errno != EEXIST)) {
+			set_err(err, errlen, -errno, "cannot create %s: %s", h->path,
+				strerror(errno));
 			goto fail;
 		}
-		h->disk = sc_hls_disk_new(loop, path, MAX_WRITES);
+		h->disk = sc_hls_disk_new(loop, h->path, MAX_WRITES);
 		if (!h->disk)
 			goto oom;
+		sc_hls_disk_set_done(h->disk, on_disk_done, h);
 	}
-	free(path);
 	return h;
 oom:
 	set_err(err, errlen, -ENOMEM, "out of memory");
 fail:
-	free(path);
 	sc_hls_free(h);
 	return NULL;
 }
@@ -692,57 +726,62 @@ void sc_hls_free(sc_hls *h)
 	free(h->segs);
 	free(h->plsegs);
 	free(h->name);
+	free(h->path);
 	free(h);
 }
 
-static struct seg *find_seg(sc_hls *h, int64_t msn)
-{
-	for (size_t i = 0; i < h->nsegs; i++) {
-		if (h->segs[i].msn == msn)
-			return &h->segs[i];
-	}
-	return NULL;
-}
-
-int sc_hls_lookup(sc_hls *h, const char *file, sc_blob **ret, const char **ret_mime)
+int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret)
 {
 	const char *mime = "video/mp4";
+	sc_blob *const *src = NULL; /* n blobs back to back */
 	int64_t a = 0, part = 0;
-	sc_blob *b = NULL;
+	size_t n = 1;
+	sc_hls_body *b;
 	struct seg *s;
 
-	if (!h || !file)
+	if (!h || !file || !ret)
 		return -ENOENT;
 	switch (sc_hls_parse_name(file, &a, &part)) {
 	case SC_HLS_FILE_PLAYLIST:
-		b = h->playlist;
+		src = &h->playlist;
 		mime = "application/vnd.apple.mpegurl";
 		break;
 	case SC_HLS_FILE_INIT:
 		for (size_t i = 0; i < h->ninits; i++) {
 			if (h->inits[i].gen == a)
-				b = h->inits[i].blob;
+				src = &h->inits[i].blob;
 		}
 		break;
 	case SC_HLS_FILE_SEGMENT:
 		s = find_seg(h, a);
-		b = s && s->complete ? s->blob : NULL;
+		if (!s || !s->complete)
+			break;
+		if (!s->in_memory)
+			return s->disk == DISK_OK ? sc_hls_body_open(h->path, file, mime, ret)
+						  : -ENOENT;
+		src = s->part_blobs;
+		n = s->nparts;
 		break;
 	case SC_HLS_FILE_PART:
 		s = find_seg(h, a);
 		if (!h->ll || !s)
 			break;
+		if ((size_t)part < s->nparts && !s->in_memory)
+			return sc_hls_body_open(h->path, file, mime, ret); /* or not there */
 		if ((size_t)part < s->nparts)
-			b = s->part_blobs[part];
+			src = &s->part_blobs[part];
 		else if (h->mux && !h->ended && s == open_seg(h) && (size_t)part == s->nparts)
 			return -EAGAIN;
 		break;
 	}
-	if (!b)
+	if (!src || !n || !src[0])
 		return -ENOENT;
-	*ret = sc_blob_ref(b);
-	if (ret_mime)
-		*ret_mime = mime;
+	b = sc_hls_body_new(mime, n);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		sc_hls_body_add(b, src[i]);
+	*ret = b;
 	return 0;
 }
 

@@ -4,10 +4,15 @@
  * with libavformat's mp4 muxer, cut into segments on key frames and into
  * partial segments of about part_ms, with a sliding-window playlist.
  *
- * Files live in memory (what HTTP serves, so the event loop never reads the
- * disk) and are also written under DIR/NAME/ by a worker thread: each file
- * to a temporary name, then renamed; old ones deleted. The loop never
- * blocks on disk: a full write queue drops writes and counts them.
+ * Files are written under DIR/NAME/ by a worker thread: each file to a
+ * temporary name, then renamed; old ones deleted. The loop never blocks on
+ * disk: a full write queue drops writes and counts them. In memory stay the
+ * playlist, the init segments and the parts of the segments whose parts the
+ * playlist lists (the last three and the open one); a complete segment is
+ * served as its parts while they are in memory, then from its file (an fd,
+ * sent by the HTTP server). Parts are let go only once their files are
+ * written (or failed). Without DIR everything the window needs stays in
+ * memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
@@ -68,13 +73,28 @@ void sc_hls_discontinuity(sc_hls *h);
 void sc_hls_end(sc_hls *h);
 
 /*
- * Look up a file by its name inside the stream's folder ("index.m3u8",
- * "init-0.mp4", "12.m4s", "12.3.m4s"). Returns 0 with a new reference and
- * the MIME type, -ENOENT if it is not (or no longer) there, -EAGAIN if it is
- * the part named in the current EXT-X-PRELOAD-HINT (the caller waits for
- * the next update and asks again).
+ * What HTTP serves for one file: blobs back to back (a segment still in
+ * memory is its parts), or, when fd >= 0, the first len bytes of an open
+ * file on disk (a segment or part whose blobs were let go once written).
  */
-int sc_hls_lookup(sc_hls *h, const char *file, sc_blob **ret, const char **ret_mime);
+typedef struct {
+	const char *mime;
+	uint64_t len; /* total bytes */
+	int fd;	      /* -1: the blobs */
+	size_t nblobs;
+	sc_blob *blobs[]; /* references */
+} sc_hls_body;
+
+/*
+ * Opens a file by its name inside the stream's folder ("index.m3u8",
+ * "init-0.mp4", "12.m4s", "12.3.m4s"): 0 with a new body in *ret, -ENOENT
+ * if it is not (or no longer) there, -EAGAIN if it is the part named in the
+ * current EXT-X-PRELOAD-HINT (the caller waits for the next update and asks
+ * again), -ENOMEM. May open a file under DIR/NAME (never reads it).
+ */
+int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret);
+/* Drops the references and closes the fd if still >= 0. Any thread; NULL ok. */
+void sc_hls_body_free(sc_hls_body *b);
 
 /*
  * Blocking playlist reload: is the playlist holding segment msn (and, if

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls_disk.c - ordered, bounded disk jobs of one HLS stream on libuv's
- * thread pool.
+ * hls_disk.c - the files of the HLS module: refcounted blobs, the bodies
+ * HTTP serves (blobs, or an open file), and the ordered, bounded disk jobs
+ * of one stream on libuv's thread pool.
  *
  * Why uv_queue_work and not a thread per stream: the loop already owns a
  * pool, a stream only needs its own order, and nothing has to be joined at
@@ -18,9 +19,117 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NAME_MAX_LEN 64
+
+/* ---- blobs ---- */
+
+sc_blob *sc_blob_new(const void *data, size_t len)
+{
+	sc_blob *b;
+
+	if (len > SIZE_MAX - sizeof(*b))
+		return NULL;
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	if (data && len)
+		memcpy(b->data, data, len);
+	return b;
+}
+
+sc_blob *sc_blob_ref(sc_blob *b)
+{
+	if (b)
+		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
+}
+
+void sc_blob_unref(sc_blob *b)
+{
+	if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+		free(b);
+}
+
+static int check_name(const char *file)
+{
+	size_t n = strlen(file);
+
+	if (n == 0 || n >= NAME_MAX_LEN || strchr(file, '/') || file[0] == '.')
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- bodies ---- */
+
+sc_hls_body *sc_hls_body_new(const char *mime, size_t nblobs)
+{
+	sc_hls_body *b;
+
+	if (nblobs > (SIZE_MAX - sizeof(*b)) / sizeof(b->blobs[0]))
+		return NULL;
+	b = malloc(sizeof(*b) + nblobs * sizeof(b->blobs[0]));
+	if (!b)
+		return NULL;
+	b->mime = mime;
+	b->len = 0;
+	b->fd = -1;
+	b->nblobs = 0;
+	return b;
+}
+
+void sc_hls_body_add(sc_hls_body *b, sc_blob *blob)
+{
+	b->blobs[b->nblobs++] = sc_blob_ref(blob);
+	b->len += blob->len;
+}
+
+void sc_hls_body_free(sc_hls_body *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nblobs; i++)
+		sc_blob_unref(b->blobs[i]);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret)
+{
+	char path[4096];
+	sc_hls_body *b;
+	struct stat st;
+	int n, fd;
+
+	if (!dir || check_name(file) < 0)
+		return -ENOENT;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	b = sc_hls_body_new(mime, 0);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
+	b->fd = fd;
+	b->len = (uint64_t)st.st_size;
+	*ret = b;
+	return 0;
+}
+
+/* ---- disk jobs ---- */
 
 enum { JOB_WRITE, JOB_UNLINK, JOB_CLEAN };
 
@@ -28,8 +137,9 @@ struct job {
 	struct job *next;
 	int op;
 	int err; /* set by the worker */
-	sc_blob *blob;
 	char name[NAME_MAX_LEN];
+	size_t nblobs;	  /* JOB_WRITE: the file is these back to back */
+	sc_blob *blobs[]; /* references */
 };
 
 struct sc_hls_disk {
@@ -42,12 +152,30 @@ struct sc_hls_disk {
 	struct job *batch; /* in flight, owned by the worker */
 	int busy, closing;
 	uint64_t errors, drops;
+	sc_hls_disk_done_fn done;
+	void *done_userdata;
 };
 
 static void job_free(struct job *j)
 {
-	sc_blob_unref(j->blob);
+	for (size_t i = 0; i < j->nblobs; i++)
+		sc_blob_unref(j->blobs[i]);
 	free(j);
+}
+
+static struct job *job_new(int op, const char *file, size_t nblobs)
+{
+	struct job *j;
+
+	if (nblobs > (SIZE_MAX - sizeof(*j)) / sizeof(j->blobs[0]))
+		return NULL;
+	j = calloc(1, sizeof(*j) + nblobs * sizeof(j->blobs[0]));
+	if (!j)
+		return NULL;
+	j->op = op;
+	if (file)
+		snprintf(j->name, sizeof(j->name), "%s", file);
+	return j;
 }
 
 static int path_of(const sc_hls_disk *d, const char *prefix, const char *name, char *buf,
@@ -85,7 +213,9 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, j->blob->data, j->blob->len);
+	rc = 0;
+	for (size_t i = 0; i < j->nblobs && rc == 0; i++)
+		rc = write_all(fd, j->blobs[i]->data, j->blobs[i]->len);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, dst) < 0)
@@ -165,6 +295,12 @@ static void disk_free(sc_hls_disk *d)
 
 static void after_cb(uv_work_t *w, int status);
 
+static void report(sc_hls_disk *d, const struct job *j)
+{
+	if (j->op == JOB_WRITE && d->done && !d->closing)
+		d->done(d->done_userdata, j->name, j->err);
+}
+
 static void submit(sc_hls_disk *d)
 {
 	if (d->busy || !d->head)
@@ -180,6 +316,8 @@ static void submit(sc_hls_disk *d)
 		while ((j = d->batch)) {
 			d->batch = j->next;
 			d->errors++;
+			j->err = -EIO;
+			report(d, j);
 			job_free(j);
 		}
 		d->busy = 0;
@@ -193,8 +331,11 @@ static void after_cb(uv_work_t *w, int status)
 
 	while ((j = d->batch)) {
 		d->batch = j->next;
-		if (j->err < 0 || status < 0)
+		if (status < 0 && j->err == 0)
+			j->err = status;
+		if (j->err < 0)
 			d->errors++;
+		report(d, j);
 		job_free(j);
 	}
 	d->busy = 0;
@@ -214,10 +355,9 @@ sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes
 	d->work.data = d;
 	d->max_writes = max_writes ? max_writes : 1;
 	d->dir = strdup(dir);
-	j = calloc(1, sizeof(*j));
+	j = job_new(JOB_CLEAN, NULL, 0);
 	if (!d->dir || !j)
 		goto fail;
-	j->op = JOB_CLEAN;
 	d->head = d->tail = j;
 	submit(d);
 	return d;
@@ -238,51 +378,50 @@ static void push(sc_hls_disk *d, struct job *j)
 	d->tail = j;
 }
 
-static int check_name(const char *file)
+int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n)
 {
-	size_t n = strlen(file);
+	struct job *j, *old, *prev = NULL;
 
-	if (n == 0 || n >= NAME_MAX_LEN || strchr(file, '/') || file[0] == '.')
+	if (!d || !blobs || !n || check_name(file) < 0 || d->closing)
 		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!blobs[i])
+			return -EINVAL;
+	}
+	/* A queued write of the same name (the playlist) is superseded. */
+	for (old = d->head; old; prev = old, old = old->next) {
+		if (old->op == JOB_WRITE && strcmp(old->name, file) == 0)
+			break;
+	}
+	if (!old && d->nwrites >= d->max_writes) {
+		d->drops++;
+		return -ENOBUFS;
+	}
+	j = job_new(JOB_WRITE, file, n);
+	if (!j)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		j->blobs[i] = sc_blob_ref(blobs[i]);
+	j->nblobs = n;
+	if (old) {
+		if (prev)
+			prev->next = old->next;
+		else
+			d->head = old->next;
+		if (d->tail == old)
+			d->tail = prev;
+		job_free(old);
+	} else {
+		d->nwrites++;
+	}
+	push(d, j);
+	submit(d);
 	return 0;
 }
 
 int sc_hls_disk_write(sc_hls_disk *d, const char *file, sc_blob *b)
 {
-	struct job *j, *prev = NULL;
-
-	if (!d || !b || check_name(file) < 0 || d->closing)
-		return -EINVAL;
-	/* A queued write of the same name (the playlist) is superseded. */
-	for (j = d->head; j; prev = j, j = j->next) {
-		if (j->op == JOB_WRITE && strcmp(j->name, file) == 0)
-			break;
-	}
-	if (j) {
-		if (prev)
-			prev->next = j->next;
-		else
-			d->head = j->next;
-		if (d->tail == j)
-			d->tail = prev;
-		j->next = NULL;
-		sc_blob_unref(j->blob);
-	} else {
-		if (d->nwrites >= d->max_writes) {
-			d->drops++;
-			return -ENOBUFS;
-		}
-		j = calloc(1, sizeof(*j));
-		if (!j)
-			return -ENOMEM;
-		j->op = JOB_WRITE;
-		snprintf(j->name, sizeof(j->name), "%s", file);
-		d->nwrites++;
-	}
-	j->blob = sc_blob_ref(b);
-	push(d, j);
-	submit(d);
-	return 0;
+	return sc_hls_disk_writev(d, file, &b, 1);
 }
 
 int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
@@ -291,14 +430,20 @@ int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
 
 	if (!d || check_name(file) < 0 || d->closing)
 		return -EINVAL;
-	j = calloc(1, sizeof(*j));
+	j = job_new(JOB_UNLINK, file, 0);
 	if (!j)
 		return -ENOMEM;
-	j->op = JOB_UNLINK;
-	snprintf(j->name, sizeof(j->name), "%s", file);
 	push(d, j);
 	submit(d);
 	return 0;
+}
+
+void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, void *userdata)
+{
+	if (!d)
+		return;
+	d->done = fn;
+	d->done_userdata = userdata;
 }
 
 void sc_hls_disk_stats(const sc_hls_disk *d, uint64_t *ret_errors, uint64_t *ret_drops)
@@ -312,6 +457,7 @@ void sc_hls_disk_close(sc_hls_disk *d)
 	if (!d)
 		return;
 	d->closing = 1;
+	d->done = NULL;
 	submit(d);
 	if (!d->busy)
 		disk_free(d);

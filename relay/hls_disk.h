@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls_disk.h - writes one HLS stream's files under its folder off the event
- * loop. Jobs run in order, a batch at a time, on libuv's thread pool
+ * hls_disk.h - the files of the HLS module: the bodies HTTP serves, and
+ * the writer of one stream's files under its folder off the event loop.
+ * Writer jobs run in order, a batch at a time, on libuv's thread pool
  * (uv_queue_work): at most one batch of a stream is in flight, so files
  * land in the order they were queued (a playlist after the files it names).
  * Each file is written to ".tmp-FILE" and renamed. Internal to the HLS
- * module; loop thread only.
+ * module; the writer is loop thread only.
  */
 #ifndef SC_HLS_DISK_H
 #define SC_HLS_DISK_H
@@ -16,6 +17,13 @@
 
 #include "hls.h"
 
+/* Bodies (hls.h). New: room for nblobs, none yet (NULL on OOM); add: takes
+ * a reference to blob; open: the file dir/file, -ENOENT if it is not a
+ * regular file there, or -ENOMEM (opens it, never reads). Any thread. */
+sc_hls_body *sc_hls_body_new(const char *mime, size_t nblobs);
+void sc_hls_body_add(sc_hls_body *b, sc_blob *blob);
+int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret);
+
 typedef struct sc_hls_disk sc_hls_disk;
 
 /* dir exists. The first job removes what an earlier run left in it (only
@@ -25,6 +33,15 @@ sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes
  * the same name is replaced and moved to the end (the playlist). -ENOBUFS
  * when the queue is full (counted as a drop), -ENOMEM, -EINVAL. */
 int sc_hls_disk_write(sc_hls_disk *d, const char *file, sc_blob *b);
+/* The same for a file made of n blobs back to back (a segment written from
+ * its parts). */
+int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n);
+/* done(userdata, file, err) runs on the loop when a queued write is over:
+ * err 0 once the file is in place under its name, else a negative errno. A
+ * write superseded by a later one of the same name reports nothing; nothing
+ * is reported after sc_hls_disk_close(). */
+typedef void (*sc_hls_disk_done_fn)(void *userdata, const char *file, int err);
+void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, void *userdata);
 /* Queues the removal of file (a missing file is not an error). */
 int sc_hls_disk_unlink(sc_hls_disk *d, const char *file);
 void sc_hls_disk_stats(const sc_hls_disk *d, uint64_t *ret_errors, uint64_t *ret_drops);

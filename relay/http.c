@@ -2,7 +2,8 @@
 /*
  * http.c - the relay's HTTP side, run on the event loop: libmicrohttpd in
  * external mode, its epoll fd watched by a uv_poll, its timeouts by a
- * uv_timer. Serves HLS from memory (the loop never reads the disk), the
+ * uv_timer. Serves HLS from memory, or a segment whose parts are gone from
+ * its file by sendfile (the loop opens files, never reads them), the
  * widget page, /metrics, /healthz, and hands /v1 to api.c.
  *
  * LL-HLS: a playlist request with _HLS_msn (and _HLS_part) is held until
@@ -47,9 +48,37 @@ static void on_http_poll(uv_poll_t *p, int status, int events)
 
 /* ---- HLS */
 
-static void blob_release(void *cls)
+static void body_release(void *cls)
 {
-	sc_blob_unref(cls);
+	sc_hls_body_free(cls);
+}
+
+/* Sends body (and lets it go): from memory, or an fd from its file. */
+static void reply_body(sc_http_request *req, sc_hls_body *b)
+{
+	if (b->fd >= 0) {
+		int fd = b->fd;
+
+		b->fd = -1;
+		sc_http_reply_fd(req, 200, b->mime, fd, b->len);
+		sc_hls_body_free(b);
+		return;
+	}
+	if (b->nblobs == 1) {
+		sc_http_reply_static(req, 200, b->mime, b->blobs[0]->data, b->blobs[0]->len,
+				     body_release, b);
+		return;
+	}
+	struct iovec *iov = calloc(b->nblobs ? b->nblobs : 1, sizeof(*iov));
+	if (!iov) {
+		sc_hls_body_free(b);
+		sc_http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < b->nblobs; i++)
+		iov[i] = (struct iovec){.iov_base = b->blobs[i]->data, .iov_len = b->blobs[i]->len};
+	sc_http_reply_iov(req, 200, b->mime, iov, b->nblobs, body_release, b);
+	free(iov);
 }
 
 /* "12", "12.3" etc: a file name inside a stream folder, nothing else. */
@@ -121,21 +150,21 @@ static bool serve_hls_file(sc_stream *s, sc_http_request *req, bool timed_out)
 				return false;
 		}
 	}
-	sc_blob *b;
-	const char *mime;
-	int rc = sc_hls_lookup(h, file, &b, &mime);
+	sc_hls_body *b;
+	int rc = sc_hls_open(h, file, &b);
 	if (rc == -EAGAIN && !timed_out)
 		return false;
 	if (rc < 0) {
 		if (timed_out && rc == -EAGAIN)
 			sc_http_reply_error(req, 503, "part not ready yet");
 		else
-			sc_http_reply_error(req, 404, "no such file");
+			sc_http_reply_error(req, rc == -ENOMEM ? 500 : 404,
+					    rc == -ENOMEM ? "out of memory" : "no such file");
 		return true;
 	}
 	sc_http_add_header(req, "Cache-Control",
 			   playlist ? "no-cache, no-store" : "public, max-age=60, immutable");
-	sc_http_reply_static(req, 200, mime, b->data, b->len, blob_release, b);
+	reply_body(req, b);
 	return true;
 }
 

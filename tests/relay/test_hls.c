@@ -3,7 +3,8 @@
  * test_hls.c - sc_hls fed with the tags of a real FLV (H.264 + AAC, 4 s,
  * key frame every second): files in memory and on disk, playlist shape,
  * durations, parts, ffprobe on the result, recovery from bad input,
- * discontinuities, window sliding and the disk queue bound.
+ * discontinuities, window sliding, which files stay in memory and which
+ * are served from disk, and the disk queue bound.
  *
  * The FLV comes from SC_TEST_DATA (the tests/relay/data folder).
  * SC_HLS_TEST_REALTIME=1 feeds it at its own pace and prints the delays
@@ -169,15 +170,44 @@ static int file_size(const char *name, const char *file)
 	return stat(path, &st) == 0 ? (int)st.st_size : -1;
 }
 
+/* What sc_hls_open serves for file, in one blob; *ret_disk: 1 if it came
+ * from a file on disk, 0 from memory. NULL if it is not there. */
+static sc_blob *get_from(sc_hls *h, const char *file, int *ret_disk)
+{
+	sc_hls_body *body = NULL;
+	size_t off = 0;
+	sc_blob *b;
+
+	if (sc_hls_open(h, file, &body) < 0)
+		return NULL;
+	assert_non_null(body->mime);
+	b = sc_blob_new(NULL, (size_t)body->len);
+	assert_non_null(b);
+	if (body->fd >= 0) {
+		assert_int_equal(body->nblobs, 0);
+		while (off < b->len) {
+			ssize_t n = pread(body->fd, b->data + off, b->len - off, (off_t)off);
+
+			assert_true(n > 0);
+			off += (size_t)n;
+		}
+	} else {
+		assert_true(body->nblobs > 0);
+		for (size_t i = 0; i < body->nblobs; i++) {
+			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
+			off += body->blobs[i]->len;
+		}
+		assert_int_equal(off, b->len);
+	}
+	if (ret_disk)
+		*ret_disk = body->fd >= 0;
+	sc_hls_body_free(body);
+	return b;
+}
+
 static sc_blob *get(sc_hls *h, const char *file)
 {
-	sc_blob *b = NULL;
-	const char *mime = NULL;
-
-	if (sc_hls_lookup(h, file, &b, &mime) < 0)
-		return NULL;
-	assert_non_null(mime);
-	return b;
+	return get_from(h, file, NULL);
 }
 
 static char *playlist(sc_hls *h)
@@ -250,12 +280,49 @@ static void run_loop_to_idle(uv_loop_t *loop)
 		;
 }
 
+/* The FLV's length rounded up to a second: the shift of one more pass. */
+static int64_t pass_ms(void)
+{
+	return ((int64_t)tags[ntags - 1].ts / 1000 + 1) * 1000;
+}
+
+/* Segment msn served now: its bytes, from_disk set. Checks that its parts
+ * (when listed by name) come from the same place and add up to it. */
+static sc_blob *get_seg(sc_hls *h, int64_t msn, int *ret_disk)
+{
+	char name[64];
+	size_t sum = 0;
+	sc_blob *seg, *b;
+
+	snprintf(name, sizeof(name), "%" PRId64 ".m4s", msn);
+	seg = get_from(h, name, ret_disk);
+	if (!seg)
+		return NULL;
+	for (int pi = 0;; pi++) {
+		int from_disk = -1;
+
+		snprintf(name, sizeof(name), "%" PRId64 ".%d.m4s", msn, pi);
+		b = get_from(h, name, &from_disk);
+		if (!b)
+			break;
+		assert_int_equal(from_disk, *ret_disk);
+		assert_true(sum + b->len <= seg->len);
+		assert_memory_equal(seg->data + sum, b->data, b->len);
+		sum += b->len;
+		sc_blob_unref(b);
+	}
+	assert_int_equal(sum, seg->len);
+	return seg;
+}
+
 static void test_av_ll(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
 	int realtime = getenv("SC_HLS_TEST_REALTIME") != NULL;
 	struct updates u = {0};
 	char err[256] = "", cmd[1024], *text, *disk;
+	sc_blob *segs[4] = {NULL};
+	sc_hls_body *body;
 	struct parsed p;
 	sc_hls_stats st;
 	uv_loop_t loop;
@@ -275,7 +342,7 @@ static void test_av_ll(void **state)
 	u.h = h;
 
 	/* Nothing until there is a part. */
-	assert_int_equal(sc_hls_lookup(h, "index.m3u8", &b, NULL), -ENOENT);
+	assert_int_equal(sc_hls_open(h, "index.m3u8", &body), -ENOENT);
 
 	/* First half: a live playlist with a preload hint. */
 	feed_range(h, 0, ntags / 2, 0, 1, 1, realtime);
@@ -294,7 +361,7 @@ static void test_av_ll(void **state)
 		assert_non_null(hint);
 		assert_int_equal(sscanf(hint + 35, "%ld.%ld.m4s", &s, &pi), 2);
 		snprintf(name, sizeof(name), "%ld.%ld.m4s", s, pi);
-		assert_int_equal(sc_hls_lookup(h, name, &b, NULL), -EAGAIN);
+		assert_int_equal(sc_hls_open(h, name, &body), -EAGAIN);
 		assert_int_equal(sc_hls_ready(h, s, pi), 0);
 		assert_int_equal(sc_hls_ready(h, s, pi - 1 >= 0 ? pi - 1 : 0), pi > 0 ? 1 : 0);
 		assert_int_equal(sc_hls_ready(h, s + 3, 0), -ERANGE);
@@ -327,31 +394,19 @@ static void test_av_ll(void **state)
 		assert_int_equal(p.part_indep[i], p.part_idx[i] == 0);
 	}
 
-	/* Memory: init, segments, parts. */
+	/* Memory: init, segments, parts (the disk writes are not reported
+	 * before the loop runs, so every part is still in memory). */
 	b = get(h, "init-0.mp4");
 	assert_non_null(b);
 	assert_memory_equal(b->data + 4, "ftyp", 4);
 	sc_blob_unref(b);
 	for (int s = 0; s < 4; s++) {
-		char name[32];
-		size_t sum = 0;
-		sc_blob *seg;
+		int from_disk = -1;
 
-		snprintf(name, sizeof(name), "%d.m4s", s);
-		seg = get(h, name);
-		assert_non_null(seg);
-		assert_memory_equal(seg->data + 4, "moof", 4);
-		for (int pi = 0;; pi++) {
-			snprintf(name, sizeof(name), "%d.%d.m4s", s, pi);
-			b = get(h, name);
-			if (!b)
-				break;
-			assert_memory_equal(seg->data + sum, b->data, b->len);
-			sum += b->len;
-			sc_blob_unref(b);
-		}
-		assert_int_equal(sum, seg->len); /* the segment is its parts */
-		sc_blob_unref(seg);
+		segs[s] = get_seg(h, s, &from_disk); /* the segment is its parts */
+		assert_non_null(segs[s]);
+		assert_int_equal(from_disk, 0);
+		assert_memory_equal(segs[s]->data + 4, "moof", 4);
 	}
 	assert_null(get(h, "4.m4s"));
 	assert_null(get(h, "01.m4s"));
@@ -369,10 +424,23 @@ static void test_av_ll(void **state)
 	       u.n, u.n ? (double)u.sum_delay / u.n : 0.0, u.max_delay, st.max_publish_delay_us,
 	       realtime ? ", real time" : ", as fast as possible");
 
-	/* Disk: after the worker is done, the same files. */
+	/* Disk: after the worker is done, the same files. Segment 0 is older
+	 * than the last three: its parts are let go, it comes from its file
+	 * with the same bytes, and so do its parts. */
 	run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_int_equal(st.write_errors, 0);
+	for (int s = 0; s < 4; s++) {
+		int from_disk = -1;
+
+		b = get_seg(h, s, &from_disk); /* parts from the same place */
+		assert_non_null(b);
+		assert_int_equal(from_disk, s == 0);
+		assert_int_equal(b->len, segs[s]->len);
+		assert_memory_equal(b->data, segs[s]->data, b->len);
+		sc_blob_unref(b);
+		sc_blob_unref(segs[s]);
+	}
 	assert_true(file_size("k1", "init-0.mp4") > 0);
 	for (int s = 0; s < 4; s++) {
 		char name[32];
@@ -440,6 +508,7 @@ static void test_bad_input_recovers(void **state)
 	static const uint8_t bad_asc[] = {0xaf, 0, 0x00, 0x00};
 	static const uint8_t vp6[] = {0x14, 0, 0, 0, 0};
 	char err[256] = "";
+	sc_hls_body *body;
 	uv_loop_t loop;
 	sc_blob *b;
 	sc_hls *h;
@@ -460,7 +529,7 @@ static void test_bad_input_recovers(void **state)
 		}
 	}
 	assert_int_equal(feed(h, 9, 0, tags[first_key].data, tags[first_key].len), 0);
-	assert_int_equal(sc_hls_lookup(h, "index.m3u8", &b, NULL), -ENOENT);
+	assert_int_equal(sc_hls_open(h, "index.m3u8", &body), -ENOENT);
 
 	/* A good stream, then a broken frame mid-stream, then on. */
 	feed_range(h, 0, ntags / 2, 0, 1, 1, 0);
@@ -551,6 +620,135 @@ static void test_discontinuity_window_plain(void **state)
 	rm_tmpdir();
 }
 
+/* With a disk folder, only the last three complete segments and the open
+ * one keep their parts in memory; older ones are served from their files
+ * with the same bytes; once a segment whose write failed loses its parts,
+ * it is gone. */
+static void test_parts_released(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	char err[256] = "", cmd[600];
+	sc_blob *rec[64] = {NULL};
+	int64_t last = -1, written_last;
+	sc_hls_stats st;
+	uv_loop_t loop;
+	sc_hls *h;
+
+	(void)state;
+	make_tmpdir();
+	assert_int_equal(uv_loop_init(&loop), 0);
+	cfg.dir = tmpdir;
+	h = sc_hls_new(&loop, &cfg, "rel", err, sizeof(err));
+	assert_non_null(h);
+	for (int pass = 0; pass < 3; pass++) {
+		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+		sc_hls_get_stats(h, &st);
+		assert_true(st.last_msn > last && st.last_msn < 64);
+		/* New segments: in memory until the loop hears they are written. */
+		for (int64_t m = last + 1; m <= st.last_msn; m++) {
+			int from_disk = -1;
+
+			rec[m] = get_seg(h, m, &from_disk);
+			assert_non_null(rec[m]);
+			assert_int_equal(from_disk, 0);
+		}
+		last = st.last_msn;
+		run_loop_to_idle(&loop);
+		for (int64_t m = 0; m <= last; m++) {
+			int from_disk = -1;
+			sc_blob *b = get_seg(h, m, &from_disk);
+
+			if (m + 8 <= last) { /* dropped from the window + 2 kept */
+				assert_null(b);
+				continue;
+			}
+			assert_non_null(b);
+			assert_int_equal(from_disk, m + 3 <= last);
+			assert_int_equal(b->len, rec[m]->len);
+			assert_memory_equal(b->data, rec[m]->data, b->len);
+			sc_blob_unref(b);
+		}
+	}
+	assert_true(last >= 10);
+	sc_hls_get_stats(h, &st);
+	assert_int_equal(st.write_errors, 0);
+	assert_int_equal(st.write_drops, 0);
+
+	/* The folder goes away: writes fail, and segments are served while
+	 * their parts are in memory, then 404. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/rel'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	written_last = last;
+	for (int pass = 3; pass < 5; pass++)
+		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+	sc_hls_end(h);
+	run_loop_to_idle(&loop);
+	sc_hls_get_stats(h, &st);
+	assert_true(st.write_errors > 0);
+	assert_true(st.last_msn >= written_last + 6);
+	for (int64_t m = written_last + 1; m <= st.last_msn; m++) {
+		int from_disk = -1;
+		sc_blob *b = get_seg(h, m, &from_disk);
+
+		if (m + 3 <= st.last_msn) {
+			assert_null(b);
+		} else {
+			assert_non_null(b);
+			assert_int_equal(from_disk, 0);
+			sc_blob_unref(b);
+		}
+	}
+	for (int m = 0; m < 64; m++)
+		sc_blob_unref(rec[m]);
+	sc_hls_free(h);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	rm_tmpdir();
+}
+
+/* Without a disk folder every kept segment stays in memory with its parts,
+ * served as their concatenation. */
+static void test_memory_only(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	char err[256] = "";
+	sc_hls_stats st;
+	uv_loop_t loop;
+	sc_hls *h;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	h = sc_hls_new(&loop, &cfg, "mem", err, sizeof(err));
+	assert_non_null(h);
+	for (int pass = 0; pass < 3; pass++)
+		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+	sc_hls_end(h);
+	run_loop_to_idle(&loop);
+	sc_hls_get_stats(h, &st);
+	assert_true(st.last_msn >= 10);
+	for (int64_t m = 0; m <= st.last_msn; m++) {
+		int from_disk = -1;
+		sc_blob *b = get_seg(h, m, &from_disk);
+		char name[64];
+
+		if (m + 8 <= st.last_msn) {
+			assert_null(b);
+			continue;
+		}
+		assert_non_null(b);
+		assert_int_equal(from_disk, 0);
+		assert_memory_equal(b->data + 4, "moof", 4);
+		sc_blob_unref(b);
+		snprintf(name, sizeof(name), "%" PRId64 ".0.m4s", m);
+		b = get(h, name);
+		assert_non_null(b); /* parts too, listed or not */
+		sc_blob_unref(b);
+	}
+	sc_hls_free(h);
+	run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* The disk queue drops past its bound, counts it, and the loop closes. */
 static void test_disk_bound(void **state)
 {
@@ -592,6 +790,8 @@ int main(void)
 		cmocka_unit_test(test_av_ll),
 		cmocka_unit_test(test_bad_input_recovers),
 		cmocka_unit_test(test_discontinuity_window_plain),
+		cmocka_unit_test(test_parts_released),
+		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_disk_bound),
 	};
 	int rc;
