@@ -172,8 +172,10 @@ static void tracks_update(sc_capture *c, const sc_sdp *remote, const sc_sdp_choi
 		/* Keep a track that is unchanged. */
 		track_slot kept = {0};
 		for (size_t k = 0; k < c->n_tracks; k++) {
+			if (!c->tracks[k].t) /* already kept for another section */
+				continue;
 			const sc_track_config *tc = sc_track_config_of(c->tracks[k].t);
-			if (c->tracks[k].t && !strcmp(tc->mid, m->mid) && tc->pt == choices[i].pt &&
+			if (!strcmp(tc->mid, m->mid) && tc->pt == choices[i].pt &&
 			    (!m->ssrc || !tc->ssrc || tc->ssrc == m->ssrc)) {
 				kept = c->tracks[k];
 				c->tracks[k].t = NULL;

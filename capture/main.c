@@ -106,7 +106,9 @@ static gboolean on_snapshot(gpointer ud)
 	if (!c)
 		return G_SOURCE_CONTINUE;
 	size_t slen = 0, mlen = 0;
-	char *s = sc_json_dump(sc_capture_status(c), &slen);
+	json_t *st = sc_capture_status(c);
+	char *s = st ? sc_json_dump(st, &slen) : NULL;
+	json_decref(st);
 	char *m = sc_capture_metrics(c, &mlen);
 	pthread_mutex_lock(&snap_lock);
 	free(snap_status);

@@ -581,8 +581,10 @@ class Relay:
         log('%s up: rtmp %d, http %d' % (self.name, self.rtmp_port, self.http_port))
         return self
 
-    def stop(self, timeout=10):
-        """SIGTERM; returns the exit code (SIGKILL after timeout gives -9)."""
+    def stop(self, timeout=20):
+        """SIGTERM; returns the exit code (SIGKILL after timeout gives -9).
+        The relay stops in well under a second; the budget is for a loaded
+        machine running sanitizer builds."""
         self.proc.must_live = False
         return self.proc.stop(timeout)
 
