@@ -58,8 +58,14 @@ static void skip_scaling_list(bitreader *br, int size)
 {
 	int last = 8, next = 8;
 	for (int j = 0; j < size && !br->overrun; j++) {
-		if (next != 0)
-			next = (last + get_se(br) + 256) % 256;
+		if (next != 0) {
+			int32_t delta = get_se(br); /* delta_scale: -128..127 */
+			if (delta < -128 || delta > 127) {
+				br->overrun = true; /* malformed: stop reading */
+				return;
+			}
+			next = (last + delta + 256) % 256;
+		}
 		last = next == 0 ? last : next;
 	}
 }
