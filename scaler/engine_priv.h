@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine_priv.h - shared by engine.c (thread, queue, tick, autoscaling),
+ * engine_streams.c (the operator's requests) and engine_agent.c
+ * (heartbeats). Everything here runs on the engine thread.
+ */
+#ifndef SC_ENGINE_PRIV_H
+#define SC_ENGINE_PRIV_H
+
+#include <pthread.h>
+
+#include "engine.h"
+#include "provider.h"
+#include "secretbox.h"
+#include "token.h"
+
+#define RELAY_JOBS_MAX	  1024
+#define RELAY_TARGETS_MAX 4096
+#define TARGET_ID_MAX	  32
+
+/* A push target to add to or remove from the relay, retried with backoff. */
+typedef struct {
+	char stream[SC_ID_MAX];
+	char name[130];
+	char *url;		    /* add: the plaintext destination (wiped when done) */
+	char target[TARGET_ID_MAX]; /* remove: this target */
+	bool remove;
+	int attempts;
+	int64_t next_ms;
+} relay_job;
+
+/* A target we added, so that it can be removed when its stream ends. */
+typedef struct {
+	char stream[SC_ID_MAX];
+	char name[130];
+	char target[TARGET_ID_MAX];
+} relay_target;
+
+struct sc_engine {
+	sc_engine_config cfg; /* strings point at the copies below */
+	char *relay_base, *relay_api, *relay_token, *node_id, *store_spec;
+	unsigned char secret[SC_SECRET_MAX];
+	size_t secret_len;
+	sc_secretbox_key key;
+
+	sc_store *store;
+	const sc_store_ops *ops;
+	void *sp;
+	sc_provider *prov;
+	const sc_provider_ops *pops;
+	void *pp;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv, cv_done;
+	sc_engine_req *head, *tail;
+	size_t qlen;
+	bool stopping;
+
+	int lead; /* 1 leading, 0 another scaler leads, <0 unknown */
+	sc_pool_rec pool;
+	int64_t next_tick_ms, next_scale_ms, last_scale_down_ms;
+	int periods_above, last_desired, target;
+
+	uint64_t lock_conflicts, heartbeats, starts, takeovers, failovers;
+
+	relay_job jobs[RELAY_JOBS_MAX];
+	size_t n_jobs;
+	relay_target *targets;
+	size_t n_targets;
+};
+
+int64_t eng_now_ms(void);
+
+/* Audit trail; detail never carries a stream key. */
+void eng_event(sc_engine *e, const char *kind, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Set state and reason, stamp updated_ms, write the stream. */
+int eng_stream_set(sc_engine *e, sc_stream_rec *s, sc_stream_state st, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A stream is over: STOPPED or FAILED, locks released, relay target removed. */
+void eng_stream_finish(sc_engine *e, sc_stream_rec *s, sc_stream_state st, const char *reason);
+/* The two lock keys of a stream (its destination is opened to hash it). */
+int eng_stream_keys(sc_engine *e, const sc_stream_rec *s, char keys[2][SC_KEY_HEX]);
+bool eng_stream_active(const sc_stream_rec *s);
+
+json_t *eng_stream_json(sc_engine *e, const sc_stream_rec *s);
+json_t *eng_inst_json(const sc_inst_rec *i);
+
+/* Relay push targets (engine_relay.c). */
+void eng_relay_add(sc_engine *e, const sc_stream_rec *s, const char *url);
+void eng_relay_remove(sc_engine *e, const char *stream);
+void eng_relay_run(sc_engine *e);
+
+void eng_req_metrics(sc_engine *e, sc_engine_req *r);
+void eng_req_ready(sc_engine *e, sc_engine_req *r);
+
+/* Recount every instance's streams; set busy/idle and protection. */
+void eng_refresh_instances(sc_engine *e, const sc_stream_rec *streams, size_t n_streams);
+/* Assign pending streams to instances with free slots. */
+void eng_assign(sc_engine *e);
+
+/* Requests (engine_streams.c, engine_agent.c). */
+void eng_req_start(sc_engine *e, sc_engine_req *r);
+void eng_req_list(sc_engine *e, sc_engine_req *r);
+void eng_req_get(sc_engine *e, sc_engine_req *r);
+void eng_req_stop(sc_engine *e, sc_engine_req *r);
+void eng_req_instances(sc_engine *e, sc_engine_req *r);
+void eng_req_drain(sc_engine *e, sc_engine_req *r);
+void eng_req_pool(sc_engine *e, sc_engine_req *r);
+void eng_req_events(sc_engine *e, sc_engine_req *r);
+void eng_req_heartbeat(sc_engine *e, sc_engine_req *r);
+
+void eng_reply_error(sc_engine_req *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
