@@ -190,6 +190,9 @@ static void tracks_update(sc_capture *c, const sc_sdp *remote, const sc_sdp_choi
 				.ssrc = m->ssrc,
 				.rtx_ssrc = m->rtx_ssrc,
 			};
+			for (size_t f = 0; f < m->n_fmts; f++)
+				if (m->fmts[f].pt == choices[i].pt)
+					tc.nack = m->fmts[f].fb_nack;
 			snprintf(tc.mid, sizeof(tc.mid), "%s", m->mid);
 			snprintf(tc.kind, sizeof(tc.kind), "%s", m->kind);
 			snprintf(tc.codec, sizeof(tc.codec), "%s", choices[i].codec);
@@ -547,10 +550,16 @@ static gboolean on_sig_event(gpointer p)
 	return G_SOURCE_REMOVE;
 }
 
+/* Always through the loop, never run in place: before the loop runs,
+ * g_main_context_invoke() would call on_sig_event on the signalling thread
+ * (and an early "connection refused" would race the start-up). */
 static void post(sc_capture *c, sig_event *e)
 {
 	e->c = c;
-	g_main_context_invoke_full(c->ctx, G_PRIORITY_DEFAULT, on_sig_event, e, sig_event_free);
+	GSource *s = g_idle_source_new();
+	g_source_set_callback(s, on_sig_event, e, sig_event_free);
+	g_source_attach(s, c->ctx);
+	g_source_unref(s);
 }
 
 static sc_sig_stream *copy_streams(const sc_sig_stream *s, size_t n)

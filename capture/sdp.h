@@ -102,7 +102,8 @@ typedef struct {
  * and its RTX; direction recvonly; feedback
  * nack, nack pli, ccm fir; the mid extension kept; everything else (data
  * channels, unknown codecs, inactive sections) rejected with port 0. All
- * accepted sections in one BUNDLE group. Returns malloc'd text and fills
+ * accepted sections in one BUNDLE group. With nothing receivable (the
+ * last publisher left) every section is rejected: still an answer. Returns malloc'd text and fills
  * choices[0..offer->n_media) ; NULL with err.
  */
 char *sc_sdp_answer(const sc_sdp *offer, const sc_sdp_local *local, sc_sdp_choice *choices,

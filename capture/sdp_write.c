@@ -276,13 +276,11 @@ char *sc_sdp_answer(const sc_sdp *offer, const sc_sdp_local *local, sc_sdp_choic
 		if (ch[i].accepted && n_acc++ == 0)
 			first = i;
 	}
-	if (!n_acc) {
-		sdp_set_err(err, errlen, "no section of the offer can be received");
-		return NULL;
-	}
+	/* Nothing receivable (a conference whose last publisher left): every
+	 * section is rejected, which is still an answer. */
 	sc_buf_init(&w.b, SC_SDP_MAX_TEXT);
 	put_session(&w);
-	if (offer->n_bundle) {
+	if (offer->n_bundle && n_acc) {
 		char group[SC_SDP_MAX_MEDIA * 33 + 16] = "a=group:BUNDLE";
 		size_t gl = strlen(group);
 

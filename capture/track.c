@@ -216,15 +216,23 @@ void sc_track_sr(sc_track *t, const sc_rtcp_sr *sr, uint64_t now_us)
 size_t sc_track_feedback(sc_track *t, uint64_t now_us, uint32_t our_ssrc, uint8_t *out, size_t cap)
 {
 	uint16_t seqs[NACK_BATCH];
+	sc_rtcp_report rep;
 	bool pli = false;
-	size_t len = 0;
 	int n;
 
-	if (!t->cfg.ssrc)
+	/* Feedback rides behind an RR carrying this track's report block
+	 * (RFC 3550 6.1): that block is how Janus tells which of the bundled
+	 * streams the NACK or PLI is about. */
+	if (!t->cfg.ssrc || !sc_track_report(t, now_us, &rep))
 		return 0;
+	n = sc_rtcp_build_rr(out, cap, our_ssrc, &rep, 1);
+	if (n <= 0)
+		return 0;
+	size_t rr_len = (size_t)n, len = rr_len;
+
 	size_t k = sc_jitterbuf_nacks(t->jb, now_us, seqs, NACK_BATCH, &pli);
-	if (k > 0) {
-		n = sc_rtcp_build_nack(out, cap, our_ssrc, t->cfg.ssrc, seqs, k);
+	if (k > 0 && t->cfg.nack) {
+		n = sc_rtcp_build_nack(out + len, cap - len, our_ssrc, t->cfg.ssrc, seqs, k);
 		if (n > 0) {
 			len += (size_t)n;
 			t->nacked += k;
@@ -244,7 +252,7 @@ size_t sc_track_feedback(sc_track *t, uint64_t now_us, uint32_t our_ssrc, uint8_
 			t->want_pli = true; /* too soon: at the next chance */
 		}
 	}
-	return len;
+	return len > rr_len ? len : 0; /* a lone RR waits for the periodic report */
 }
 
 bool sc_track_report(sc_track *t, uint64_t now_us, sc_rtcp_report *ret)

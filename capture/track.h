@@ -37,6 +37,7 @@ typedef struct {
 	uint32_t clock;
 	int pt, rtx_pt; /* rtx_pt -1 if none */
 	uint32_t ssrc;	/* 0: learn it from the first packet of this mid/pt */
+	bool nack;	/* the sender takes generic NACKs (a=rtcp-fb:PT nack) */
 	uint32_t rtx_ssrc;
 } sc_track_config;
 
@@ -58,10 +59,12 @@ void sc_track_sr(sc_track *t, const sc_rtcp_sr *sr, uint64_t now_us);
 void sc_track_poll(sc_track *t, uint64_t now_us);
 
 /*
- * Feedback to send now, appended to out[0..cap): NACKs, a PLI when the
- * jitter buffer gave up on a frame or the decoder asks for a key frame
- * (at most one per 300 ms), and with report the track's RR block in
- * *ret_report. Returns bytes written (0 if nothing).
+ * Feedback to send now, as one compound RTCP packet in out[0..cap): an RR
+ * with this track's report block first (RFC 3550 6.1; it also tells a
+ * server like Janus which stream the feedback is about), then NACKs (when
+ * negotiated) and a PLI when the jitter buffer gave up on a frame or the
+ * decoder asks for a key frame (at most one per 300 ms). Returns the bytes
+ * written, 0 when there is no feedback to send.
  */
 size_t sc_track_feedback(sc_track *t, uint64_t now_us, uint32_t our_ssrc, uint8_t *out, size_t cap);
 /* This track's receiver report block; false before its SSRC is known. */
