@@ -14,7 +14,14 @@ Modes:
          whole second of the stream's timeline) a white picture for
          --flash-frames frames and a --beep-freq beep of --beep-ms, both
          starting on the same timestamp. Built from two appsrc elements fed
-         by a timer with exact timestamps.
+         by a timer with exact timestamps. --flash-period-ms sets another
+         period (a whole number of frames and of 10 ms), so that the flashes
+         fall on different phases of a receiver's frame clock.
+
+In solid mode, --pattern NAME (a videotestsrc pattern, e.g. ball or smpte)
+and --horizontal-speed N give a picture that changes on every frame.
+--nack makes the publisher answer NACKs with retransmissions, as browsers
+do (off by default: a lost packet is then lost for good).
 
 Prints JSON lines on stdout: {"event": "joined", "id": N},
 {"event": "ready", "id": N, ...} once Janus reports webrtcup,
@@ -240,9 +247,10 @@ class Peer:
         raw_v = 'video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1' % (w, h_, a.fps)
         raw_a = 'audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1'
         if a.mode == 'solid':
-            vsrc = ('videotestsrc is-live=true pattern=solid-color foreground-color=%d '
-                    '! %s' % (0xff000000 | a.color, raw_v))
-            asrc = ('audiotestsrc is-live=true wave=sine freq=%g volume=%g '
+            vsrc = ('videotestsrc is-live=true pattern=%s foreground-color=%d '
+                    'horizontal-speed=%d ! %s'
+                    % (a.pattern, 0xff000000 | a.color, a.horizontal_speed, raw_v))
+            asrc = ('audiotestsrc name=sine is-live=true wave=sine freq=%g volume=%g '
                     'samplesperbuffer=480 ! %s' % (a.tone, a.volume, raw_a))
         else:
             vsrc = ('appsrc name=vsrc is-live=true format=time do-timestamp=false '
@@ -278,6 +286,8 @@ class Peer:
             tr = self.webrtc.emit('get-transceiver', i)
             if tr is not None:
                 tr.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+                if self.args.nack and tr.find_property('do-nack') is not None:
+                    tr.set_property('do-nack', True)  # answer NACKs (RTX), as browsers do
         if self.args.mode == 'flash':
             self.flash.start()
         threading.Thread(target=self.signaling, daemon=True).start()
@@ -407,6 +417,8 @@ class Flash:
         self.black = bytes([16]) * y + bytes([128]) * (2 * c)
         self.silence = bytes(2 * self.CHUNK)
         self.beep_chunks = int(round(a.beep_ms / 10.0))
+        self.frames_per_period = a.flash_period_ms * a.fps // 1000
+        self.chunks_per_period = a.flash_period_ms // 10
         self.beeps = []
         for k in range(self.beep_chunks):
             s = array.array('h', (int(a.volume * 32767 * math.sin(
@@ -437,7 +449,7 @@ class Flash:
             pts = Gst.util_uint64_scale(self.nv, Gst.SECOND, fps)
             if pts > now + self.lead:
                 break
-            white = (self.nv % fps) < self.a.flash_frames
+            white = (self.nv % self.frames_per_period) < self.a.flash_frames
             buf = Gst.Buffer.new_wrapped(self.white if white else self.black)
             buf.pts = pts
             buf.duration = Gst.util_uint64_scale(self.nv + 1, Gst.SECOND, fps) - pts
@@ -447,7 +459,7 @@ class Flash:
             pts = Gst.util_uint64_scale(self.na * self.CHUNK, Gst.SECOND, self.RATE)
             if pts > now + self.lead:
                 break
-            k = self.na % (self.RATE // self.CHUNK)  # chunk index within the second
+            k = self.na % self.chunks_per_period  # chunk index within the period
             data = self.beeps[k] if k < self.beep_chunks else self.silence
             buf = Gst.Buffer.new_wrapped(data)
             buf.pts = pts
@@ -466,6 +478,8 @@ def main():
     ap.add_argument('--color', type=lambda s: int(s, 0), default=0xff0000, help='0xRRGGBB')
     ap.add_argument('--tone', type=float, default=440.0, help='sine frequency, Hz')
     ap.add_argument('--volume', type=float, default=0.3)
+    ap.add_argument('--volume2', type=float,
+                    help='solid mode: SIGUSR1 switches the tone between --volume and this')
     ap.add_argument('--codec', choices=('vp8', 'h264'), default='vp8')
     ap.add_argument('--h264-profile', default='42e01f',
                     help='profile-level-id announced for H.264 ("" keeps x264\'s)')
@@ -475,10 +489,22 @@ def main():
     ap.add_argument('--flash-frames', type=int, default=2)
     ap.add_argument('--beep-freq', type=float, default=1000.0)
     ap.add_argument('--beep-ms', type=int, default=40, help='a multiple of 10')
+    ap.add_argument('--flash-period-ms', type=int, default=1000,
+                    help='flash mode: time from one flash (and beep) to the next')
+    ap.add_argument('--pattern', default='solid-color',
+                    help='solid mode: videotestsrc pattern (ball, smpte, ...)')
+    ap.add_argument('--nack', action='store_true',
+                    help='retransmit what Janus NACKs (webrtcbin do-nack: RTX offered)')
+    ap.add_argument('--horizontal-speed', type=int, default=0,
+                    help='solid mode: videotestsrc horizontal-speed (pixels per frame)')
     a = ap.parse_args()
     a.width, a.height = (int(x) for x in a.size.split('x'))
     if a.mode == 'flash' and a.fps not in (15, 25, 30, 50, 60):
         ap.error('flash mode wants an integer frame rate that divides into seconds')
+    if a.mode == 'flash' and (a.flash_period_ms % 10 or (a.flash_period_ms * a.fps) % 1000 or
+                              a.flash_period_ms * a.fps // 1000 <= a.flash_frames):
+        ap.error('--flash-period-ms must be a multiple of 10 ms and of the frame time, '
+                 'and longer than the flash')
 
     Gst.init(None)
     loop = GLib.MainLoop()
@@ -490,6 +516,17 @@ def main():
         return GLib.SOURCE_REMOVE
     GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, on_signal)
     GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGINT, on_signal)
+    if a.volume2 is not None and a.mode == 'solid':
+        levels = [a.volume, a.volume2]
+
+        def on_usr1(*_):
+            levels.reverse()
+            sine = peer.pipe.get_by_name('sine') if peer.pipe is not None else None
+            if sine is not None:
+                sine.set_property('volume', levels[0])
+            say('volume', volume=levels[0])
+            return GLib.SOURCE_CONTINUE
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGUSR1, on_usr1)
     try:
         peer.build()
         peer.start()
