@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -271,4 +272,20 @@ int sc_secret_load(const char *path, unsigned char *out, size_t outlen, size_t *
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return r;
+}
+
+int sc_token_file_read(const char *path, char **ret)
+{
+	unsigned char buf[SC_SECRET_MAX];
+	size_t len;
+	int rc = sc_secret_load(path, buf, sizeof(buf) - 1, &len);
+	if (rc < 0)
+		return rc;
+	buf[len] = 0;
+	char *s = strdup((char *)buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
 }

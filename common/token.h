@@ -41,4 +41,11 @@ const char *sc_token_strerror(int err);
  */
 int sc_secret_load(const char *path, unsigned char *out, size_t outlen, size_t *ret_len);
 
+/*
+ * Read a bearer/API token file (same rules as sc_secret_load: trailing
+ * whitespace trimmed, at least 16 bytes) into a new string. 0 and *ret
+ * (free it), or a negative errno (-EINVAL: too short).
+ */
+int sc_token_file_read(const char *path, char **ret);
+
 #endif

@@ -99,18 +99,6 @@ __attribute__((format(printf, 3, 0))) static void on_av_log(void *avcl, int leve
 	sc_log_warn(NULL, "libav: %s", line);
 }
 
-static int read_token_file(const char *path, char **ret)
-{
-	unsigned char buf[SC_SECRET_MAX];
-	size_t len;
-	int rc = sc_secret_load(path, buf, sizeof(buf) - 1, &len);
-	if (rc < 0)
-		return rc;
-	buf[len] = 0;
-	*ret = strdup((char *)buf);
-	return *ret ? 0 : -ENOMEM;
-}
-
 static int run(int argc, char **argv)
 {
 	char err[512];
@@ -170,7 +158,7 @@ static int run(int argc, char **argv)
 		return 0;
 	}
 	if (cfg->api_token_file) {
-		rc = read_token_file(cfg->api_token_file, &relay.api_token);
+		rc = sc_token_file_read(cfg->api_token_file, &relay.api_token);
 		if (rc < 0) {
 			fprintf(stderr, "stagecast-relay: --api-token-file %s: %s\n",
 				cfg->api_token_file,

@@ -105,19 +105,6 @@ static const sc_config_spec spec = {
 	.n_options = sizeof(options) / sizeof(options[0]),
 };
 
-static int read_token_file(const char *path, char **ret)
-{
-	unsigned char buf[SC_SECRET_MAX];
-	size_t len;
-	int rc = sc_secret_load(path, buf, sizeof(buf) - 1, &len);
-	if (rc < 0)
-		return rc;
-	buf[len] = 0;
-	*ret = strdup((char *)buf);
-	explicit_bzero(buf, sizeof(buf));
-	return *ret ? 0 : -ENOMEM;
-}
-
 /* The agent binary: next to ours, else on PATH. */
 static char *find_agent(void)
 {
@@ -205,7 +192,7 @@ static int run(int argc, char **argv)
 							  : strerror(-rc));
 	}
 	if (o.relay_api_token_file) {
-		rc = read_token_file(o.relay_api_token_file, &relay_token);
+		rc = sc_token_file_read(o.relay_api_token_file, &relay_token);
 		if (rc < 0)
 			return config_error("--relay-api-token-file %s: %s", o.relay_api_token_file,
 					    rc == -EINVAL ? "token shorter than 16 bytes"
