@@ -81,7 +81,8 @@ static void test_round_trip(void **state)
 					"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					"0123456789+/="),
 				 strlen(sealed));
-		if (texts[i][0])
+		/* Long enough not to turn up in random base64 by chance. */
+		if (strlen(texts[i]) >= 12)
 			assert_null(strstr(sealed, texts[i]));
 		assert_int_equal(sc_secretbox_open(&k, sealed, &out), 0);
 		assert_string_equal(out, texts[i]);
