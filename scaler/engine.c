@@ -275,6 +275,8 @@ static void expire(sc_engine *e, int64_t now)
 	size_t ns = 0;
 	bool changed = false;
 
+	if (now < e->lease_grace_until_ms)
+		return;
 	if (e->ops->inst_list(e->sp, &v, &ni) < 0)
 		return;
 	for (size_t k = 0; k < ni; k++) {
@@ -440,9 +442,13 @@ static void tick(sc_engine *e)
 
 	int lead = e->ops->lead(e->sp, e->node_id, (int)(e->cfg.lease_ms));
 	if (lead != e->lead) {
-		if (lead == 1)
+		if (lead == 1) {
 			sc_log_info(NULL, "leading: this scaler makes the decisions");
-		else if (lead == 0)
+			/* The takeover itself took about a lease: without a grace
+			 * period every instance would look lost and every running
+			 * capture would be refenced and dropped. */
+			e->lease_grace_until_ms = now + e->cfg.lease_ms;
+		} else if (lead == 0)
 			sc_log_info(NULL, "standing by: another scaler leads");
 		else
 			sc_log_warn(NULL, "store: leadership unknown: %s", strerror(-lead));

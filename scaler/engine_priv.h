@@ -59,6 +59,9 @@ struct sc_engine {
 	bool stopping;
 
 	int lead; /* 1 leading, 0 another scaler leads, <0 unknown */
+	/* Until then no instance is declared lost: a scaler that has just
+	 * started or taken over gives agents one lease to find it. */
+	int64_t lease_grace_until_ms;
 	sc_pool_rec pool;
 	int64_t next_tick_ms, next_scale_ms, last_scale_down_ms;
 	int periods_above, last_desired, target;

@@ -223,20 +223,18 @@ def main(t):
     fences.append(r.json()['fence'])
     fresh1 = r.json()['id']
 
-    # KNOWN ISSUE (reported, not fixed here): the instance lease and the
-    # leadership lease are the same --lease, and the new leader grants no
-    # grace on taking over, so an agent whose heartbeats went nowhere during
-    # the takeover (~lease) is declared lost at the new leader's first tick
-    # and its streams are refenced (the relay then fences out a publisher
-    # that was fine). A real stagecast-agent has one --scaler URL: pointed at
-    # the dead replica, it self-fences after the lease. Logged, not checked.
+    # A new leader gives agents one lease to find it (the takeover itself
+    # took about a lease): an agent that keeps heartbeating is not declared
+    # lost, and its stream keeps its fence, so the relay keeps its publisher.
     time.sleep(1.0)
     st = new.stream(winner['id'])
     inst = new.instances().get('fake-1', {})
     lost = [e for e in new.events() if e.get('kind') == 'lost' and e.get('subject') == 'fake-1']
-    h.log('%safter failover: stream %s state %s fence %s (was %s); instance fake-1 %s; '
-          'lost events %d' % ('KNOWN ISSUE: ' if lost else '', winner['id'], st['state'],
-                              st.get('fence'), winner['fence'], inst.get('state'), len(lost)))
+    h.log('after failover: stream %s state %s fence %s (was %s); instance fake-1 %s; '
+          'lost events %d' % (winner['id'], st['state'], st.get('fence'), winner['fence'],
+                              inst.get('state'), len(lost)))
+    t.equal(len(lost), 0, 'a heartbeating agent is not declared lost by the new leader')
+    t.equal(st.get('fence'), winner['fence'], 'its stream keeps its fence across the failover')
     t.check(st['state'] in ('pending', 'assigned', 'live'), 'the stream is still active', st)
     if st.get('fence', 0) > fences[0]:
         fences.append(st['fence'])
