@@ -52,11 +52,16 @@ void sc_limiter_run(sc_limiter *l, float *buf, size_t n)
 		float o0 = l->delay[2 * out], o1 = l->delay[2 * out + 1];
 		l->delay[2 * p] = in[0];
 		l->delay[2 * p + 1] = in[1];
-		l->need[p] = peak > SC_LIMIT_THRESHOLD ? SC_LIMIT_THRESHOLD / peak : 1.0f;
-		/* minimum need over the look-ahead, recovering slowly */
+		float need = peak > SC_LIMIT_THRESHOLD ? SC_LIMIT_THRESHOLD / peak : 1.0f;
+		l->n_limited += (need < 1.0f) - (l->need[p] < 1.0f);
+		l->need[p] = need;
+		/* Minimum need over the look-ahead, recovering slowly. Ordinary
+		 * levels need no gain change at all: skip the scan then (it was
+		 * the capture's hottest loop, once per sample frame). */
 		float m = 1.0f;
-		for (size_t k = 0; k < L; k++)
-			m = fminf(m, l->need[k]);
+		if (l->n_limited)
+			for (size_t k = 0; k < L; k++)
+				m = l->need[k] < m ? l->need[k] : m; /* finite: no fminf */
 		float rec = l->last + (1.0f - l->last) * l->release;
 		float h = fminf(m, rec);
 		l->last = h;

@@ -19,6 +19,7 @@ typedef struct {
 	float release;			     /* per-frame recovery */
 	float delay[2 * SC_LIMIT_LOOKAHEAD]; /* input frames not yet out */
 	float need[SC_LIMIT_LOOKAHEAD];	     /* the gain each of them needs */
+	unsigned n_limited;		     /* how many of need[] are below 1 */
 	float held[SC_LIMIT_LOOKAHEAD];	     /* window minima, with release */
 	double held_sum;
 	float last;
