@@ -94,7 +94,11 @@ static void check_answer(const sc_sdp *offer, const char *ans, const sc_sdp_choi
 		if (ch[i].rtx_pt >= 0 && (m->n_fmts != 2 || m->fmts[1].apt != ch[i].pt))
 			abort();
 	}
-	if (!accepted || (offer->n_bundle && a->n_bundle != accepted))
+	/* Nothing receivable is answered with every section rejected and no
+	 * BUNDLE group; otherwise the group holds exactly the accepted ones. */
+	if (offer->n_bundle && a->n_bundle != accepted)
+		abort();
+	if (!accepted && a->n_bundle)
 		abort();
 	free(a);
 }
