@@ -213,28 +213,42 @@ static void add_picture(sc_source *s, AVFrame *f)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void decode_video(sc_source *s, coded *c)
+/*
+ * The decoder for c's codec in *dec (reopened when the codec changes; the
+ * name of the open one in open) and a packet holding c, or NULL when either
+ * cannot be had (a failed open counts as a decode error).
+ */
+static AVPacket *packet_for(sc_source *s, AVCodecContext **dec, char *open, size_t openlen,
+			    coded *c)
 {
-	if (strcmp(s->vcodec_open, c->codec)) {
-		avcodec_free_context(&s->vdec);
-		s->vcodec_open[0] = 0;
-		s->vdec = open_decoder(c->codec);
-		if (!s->vdec) {
+	if (strcmp(open, c->codec)) {
+		avcodec_free_context(dec);
+		open[0] = 0;
+		*dec = open_decoder(c->codec);
+		if (!*dec) {
 			pthread_mutex_lock(&s->lock);
 			s->st.decode_errors++;
 			pthread_mutex_unlock(&s->lock);
-			return;
+			return NULL;
 		}
-		snprintf(s->vcodec_open, sizeof(s->vcodec_open), "%s", c->codec);
+		snprintf(open, openlen, "%s", c->codec);
 	}
 	AVPacket *pkt = av_packet_alloc();
 	if (!pkt)
-		return;
+		return NULL;
 	pkt->data = c->data;
 	pkt->size = (int)c->len;
 	pkt->pts = pkt->dts = c->pts_us;
 	if (c->key)
 		pkt->flags |= AV_PKT_FLAG_KEY;
+	return pkt;
+}
+
+static void decode_video(sc_source *s, coded *c)
+{
+	AVPacket *pkt = packet_for(s, &s->vdec, s->vcodec_open, sizeof(s->vcodec_open), c);
+	if (!pkt)
+		return;
 	int err = avcodec_send_packet(s->vdec, pkt);
 	bool bad = err < 0 && err != AVERROR(EAGAIN);
 	while (err >= 0 || err == AVERROR(EAGAIN)) {
@@ -367,24 +381,9 @@ static int audio_convert(sc_source *s, AVFrame *f, int *ret_n)
 
 static void decode_audio(sc_source *s, coded *c)
 {
-	if (strcmp(s->acodec_open, c->codec)) {
-		avcodec_free_context(&s->adec);
-		s->acodec_open[0] = 0;
-		s->adec = open_decoder(c->codec);
-		if (!s->adec) {
-			pthread_mutex_lock(&s->lock);
-			s->st.decode_errors++;
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-		snprintf(s->acodec_open, sizeof(s->acodec_open), "%s", c->codec);
-	}
-	AVPacket *pkt = av_packet_alloc();
+	AVPacket *pkt = packet_for(s, &s->adec, s->acodec_open, sizeof(s->acodec_open), c);
 	if (!pkt)
 		return;
-	pkt->data = c->data;
-	pkt->size = (int)c->len;
-	pkt->pts = pkt->dts = c->pts_us;
 	int err = avcodec_send_packet(s->adec, pkt);
 	av_packet_free(&pkt);
 	bool bad = err < 0;
