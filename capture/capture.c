@@ -593,6 +593,12 @@ static gboolean on_life(gpointer ud)
 	else if (c->cfg.empty_timeout_ms && c->empty_since_us &&
 		 now - c->empty_since_us >= (uint64_t)c->cfg.empty_timeout_ms * 1000)
 		finish(c, SC_EXIT_OK, "the room stayed empty for --empty-timeout");
+	if (!c->done) {
+		sc_mixer_stats ms;
+		sc_mixer_get_stats(c->mixer, &ms);
+		if (ms.output_refused)
+			finish(c, SC_EXIT_REFUSED, ms.output_error);
+	}
 	return G_SOURCE_CONTINUE;
 }
 

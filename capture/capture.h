@@ -27,6 +27,7 @@ enum {
 	SC_EXIT_DENIED = 4,	 /* wrong pin, refused token */
 	SC_EXIT_UNREACHABLE = 5, /* the conference server cannot be reached */
 	SC_EXIT_PROTOCOL = 6,	 /* the server said something we cannot use */
+	SC_EXIT_REFUSED = 7,	 /* the RTMP server refused the publish token for good */
 };
 
 typedef struct {

@@ -63,7 +63,9 @@ static const sc_config_spec spec = {
 		  "  3  the room or WHEP endpoint does not exist\n"
 		  "  4  access denied (wrong pin or token)\n"
 		  "  5  the conference server cannot be reached\n"
-		  "  6  the conference server said something unusable",
+		  "  6  the conference server said something unusable\n"
+		  "  7  the RTMP server refused the publish token for good (expired, bad\n"
+		  "     signature, or a newer fence has taken the stream over)",
 	.options = options,
 	.n_options = sizeof(options) / sizeof(options[0]),
 };
@@ -132,7 +134,10 @@ typedef struct {
 static void on_done(void *ud, int code, const char *why)
 {
 	run_state *rs = ud;
-	sc_log_info(NULL, "stopping: %s", why ? why : "done");
+	if (code == SC_EXIT_OK)
+		sc_log_info(NULL, "stopping: %s", why ? why : "done");
+	else
+		sc_log_error(NULL, "stopping (exit %d): %s", code, why ? why : "failed");
 	rs->exit_code = code;
 	g_main_loop_quit(rs->loop);
 }

@@ -361,6 +361,7 @@ void sc_mixer_get_stats(sc_mixer *m, sc_mixer_stats *ret)
 	pthread_mutex_unlock(&m->lock);
 	ret->video_kbps_out = os.video_kbps;
 	ret->output_connected = os.connected;
+	ret->output_refused = os.refused;
 	ret->output_reconnects = os.reconnects;
 	ret->output_dropped = os.dropped;
 	ret->first_packet_us = os.first_packet_us;

@@ -65,6 +65,7 @@ typedef struct {
 	double video_kbps_out; /* bytes handed to RTMP */
 	double encode_speed;   /* encoded frame time / wall time spent encoding */
 	bool output_connected;
+	bool output_refused; /* for good (see sc_output_stats) */
 	uint64_t output_reconnects, output_dropped;
 	char output_error[256];
 	size_t sources;

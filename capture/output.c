@@ -5,6 +5,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -56,6 +57,47 @@ struct sc_output {
 	int64_t rate_t0;
 	uint64_t rate_b0;
 };
+
+/*
+ * What the RTMP server said when it refused us. libavformat's RTMP client
+ * logs an error status as "Server error: DESCRIPTION" and fails the open;
+ * the log callback keeps that text for the thread that opened (only the
+ * output thread opens RTMP, so thread-local storage needs no lock).
+ */
+#define SERVER_ERROR_PREFIX "Server error: "
+static __thread char server_error[256];
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+	if (level <= AV_LOG_ERROR &&
+	    !strncmp(fmt, SERVER_ERROR_PREFIX, strlen(SERVER_ERROR_PREFIX))) {
+		va_list copy;
+		va_copy(copy, vl);
+		vsnprintf(server_error, sizeof(server_error), fmt + strlen(SERVER_ERROR_PREFIX),
+			  copy);
+		va_end(copy);
+		server_error[strcspn(server_error, "\r\n")] = 0;
+	}
+	av_log_default_callback(avcl, level, fmt, vl);
+}
+
+static void log_install(void)
+{
+	av_log_set_callback(log_cb);
+}
+
+/*
+ * stagecast-relay words a refusal that no retry can change (the token is
+ * malformed, expired, badly signed, or older than a fence it has seen)
+ * "token ..." (relay/stream.c, sc_stream_publish). Any other refusal (a
+ * publisher still holds the name, e.g. our own previous connection) may
+ * clear up, so the output keeps retrying those.
+ */
+static bool refusal_is_final(const char *why)
+{
+	return !strncmp(why, "token ", 6);
+}
 
 static int64_t now_us(void)
 {
@@ -241,7 +283,18 @@ static void *output_main(void *arg)
 			if (backoff && sleep_unless_stopped(o, backoff - (now_us() - attempt_us)))
 				break;
 			attempt_us = now_us();
+			server_error[0] = 0;
 			int r = open_output(o);
+			if (r < 0 && server_error[0] && refusal_is_final(server_error)) {
+				pthread_mutex_lock(&o->lock);
+				o->st.refused = true;
+				snprintf(o->st.error, sizeof(o->st.error),
+					 "the RTMP server refused the publish: %s", server_error);
+				while (!o->stop)
+					pthread_cond_wait(&o->cond, &o->lock);
+				pthread_mutex_unlock(&o->lock);
+				break;
+			}
 			if (r < 0) {
 				set_error(o, "connect", r);
 				backoff = backoff ? backoff * 2 : SC_BACKOFF_MIN_US;
@@ -317,6 +370,7 @@ sc_output *sc_output_new(const sc_output_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_once(&log_once, log_install);
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

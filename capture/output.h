@@ -52,6 +52,7 @@ typedef struct {
 	int64_t resumed_us;	 /* first packet written after it, or 0 */
 	double video_kbps;	 /* all bytes written, over the last seconds */
 	char error[256];	 /* last error */
+	bool refused;		 /* the server refused the publish for good: no retries */
 } sc_output_stats;
 void sc_output_get_stats(sc_output *o, sc_output_stats *ret);
 

@@ -231,18 +231,24 @@ int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reas
 			snprintf(msg, msglen, "token refused: %s", sc_token_strerror(rc));
 			return -EPERM;
 		}
+		/*
+		 * Refusals of the token itself read "token ...": a client may
+		 * give up on those (stagecast-capture does), while a duplicate
+		 * with the same fence may be its own earlier connection that
+		 * has not been noticed gone yet, so it is worth retrying.
+		 */
+		if (s->publishes && fence < s->max_fence) {
+			*ret_reason = SC_REFUSE_STALE_FENCE;
+			snprintf(msg, msglen, "token fence %llu is older than fence %llu",
+				 (unsigned long long)fence, (unsigned long long)s->max_fence);
+			return -EPERM;
+		}
 		if (s->publisher && fence <= s->fence) {
 			*ret_reason = SC_REFUSE_DUPLICATE;
 			snprintf(msg, msglen,
 				 "stream already has a publisher (fence %llu, this token has %llu)",
 				 (unsigned long long)s->fence, (unsigned long long)fence);
 			return -EBUSY;
-		}
-		if (!s->publisher && s->publishes && fence < s->max_fence) {
-			*ret_reason = SC_REFUSE_STALE_FENCE;
-			snprintf(msg, msglen, "token fence %llu is older than fence %llu",
-				 (unsigned long long)fence, (unsigned long long)s->max_fence);
-			return -EPERM;
 		}
 	} else if (s->publisher) {
 		*ret_reason = SC_REFUSE_DUPLICATE;

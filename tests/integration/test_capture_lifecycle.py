@@ -5,7 +5,8 @@
 Against the real rig (Janus VideoRoom in the test's network namespace,
 GStreamer webrtcbin publishers, stagecast-relay):
 - exit codes: --help (0, lists the codes), bad flags (2, the message names
-  the flag), a room that does not exist (3), a wrong pin (4), a Janus port
+  the flag), a publish token the relay refuses for good (7: older fence,
+  expired; the same fence as the live publisher is retried instead), a room that does not exist (3), a wrong pin (4), a Janus port
   nobody listens on or that never answers (5, within ~10 s);
 - --empty-timeout in an empty room: exit 0 by itself after the timeout,
   the slate on the relay meanwhile; with a participant, the timer counts
@@ -107,7 +108,7 @@ def colour_fraction(rgb, colour, tol=40):
 def check_flags(t, exe, relay):
     code, out, err = h.run_tool([exe, '--help'], 10)
     t.equal(code, 0, '--help exit code')
-    for n in range(7):
+    for n in range(8):
         t.check(re.search(r'^\s*%d\s+\S' % n, out, re.M) is not None,
                 '--help lists exit code %d' % n)
     out_url = relay.rtmp('flags')
@@ -170,6 +171,64 @@ def expect_exit(t, exe, relay, conf_url, want, words, limit, what, runs=1):
         t.check(took <= limit, '%s: exits within %g s (%.2f s)' % (what, limit, took))
         t.check(any(re.search(w, text, re.I) for w in words),
                 '%s: the message says why (%s)' % (what, ' or '.join(words)), lines[-3:])
+
+
+def sign(t, secret_file, name, fence, ttl=3600):
+    code, out, err = h.run_tool([h.relay_binary(), '--sign-token', name, '--fence', fence,
+                                 '--ttl', ttl, '--secret-file', secret_file], 10)
+    t.check(code == 0 and out.strip(), 'sign-token %s fence %s' % (name, fence), err)
+    return out.strip()
+
+
+def check_refused_token(t, exe, conf):
+    """A token the relay will never take ends the capture with exit 7 at
+    once; a name held by a publisher of the same fence is retried."""
+    secret = t.path('lifecycle-secret')
+    with open(secret, 'w') as f:
+        f.write(os.urandom(32).hex() + '\n')
+    os.chmod(secret, 0o600)
+    relay = h.Relay(t, args=['--secret-file', secret], name='relay-secret').start()
+    conf_url = 'janus://%s:%d/1234' % (conf.host, conf.http_port)
+    name = 'fenced'
+
+    def capture(fence, what, ttl=3600):
+        token = sign(t, secret, name, fence, ttl)
+        if ttl < 10:
+            time.sleep(ttl + 1.5)  # expiry is in whole seconds
+        argv = [exe, '--conference', conf_url, '--output', relay.rtmp(name) + '?token=' + token,
+                '--profile', '360p15', '--bind-address', c.ICE_IP, '--display', OWN_NAME]
+        return h.Proc(t, what, argv)
+
+    newer = capture(2, 'capture-fence2')
+    t.wait('fence 2 publishes', lambda: ((relay.stream(name) or {}).get('publisher') or {})
+           .get('fence') == 2, 15, interval=0.1)
+    for what, fence, ttl in (('an older fence', 1, 3600), ('the same fence', 2, 3600),
+                             ('an expired token', 3, 1)):
+        p = capture(fence, 'capture-%s' % what.replace(' ', '-'), ttl)
+        t0 = time.monotonic()
+        if fence == 2:
+            # Held by a live publisher with this fence: maybe our own
+            # earlier connection, so the capture keeps trying.
+            code = p.wait(6)
+            t.check(code is None, '%s: still retrying after 6 s (exit %s)' % (what, code),
+                    p.tail(5))
+            t.check(re.search(r'already has a publisher', p.output()) is not None,
+                    '%s: says the name is held' % what, p.tail(5))
+            p.stop()
+            continue
+        code, took = timed_exit(p, t0, 15)
+        if code is None:
+            p.stop()
+        h.log('%s: exit %s after %.2f s' % (what, code, took))
+        t.equal(code, 7, '%s: exit code' % what)
+        t.check(took < 10, '%s: gives up at once (%.2f s)' % (what, took))
+        t.check(re.search(r'refused the publish: token', p.output()) is not None,
+                '%s: the message says the relay refused the token' % what, p.tail(5))
+    st = relay.stream(name) or {}
+    t.equal((st.get('publisher') or {}).get('fence'), 2, 'fence 2 kept publishing')
+    newer.send_signal(signal.SIGTERM)
+    t.equal(newer.wait(10), 0, 'fence 2 capture: SIGTERM exit 0')
+    relay.stop()
 
 
 def silent_listener():
@@ -367,6 +426,7 @@ def main(t):
             failed.append('%s: %s' % (what, e))
 
     part('flags', check_flags, t, exe, relay)
+    part('refused token', check_refused_token, t, exe, conf)
 
     # Errors from the conference side.
     part('missing room', expect_exit, t, exe, relay,
