@@ -112,7 +112,8 @@ int sc_parse_duration_ms(const char *s, int64_t *ret)
 		const char *suffix;
 		int64_t ms;
 	} units[] = {
-		{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000}, {"h", 3600000},
+		{"", 1000},	{"ms", 1},	{"s", 1000},	 {"m", 60000},
+		{"min", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	const char *end;
 	int64_t v;
@@ -638,7 +639,9 @@ out:
 
 static void format_duration(int64_t ms, char *out, size_t outlen)
 {
-	if (ms != 0 && ms % 3600000 == 0)
+	if (ms != 0 && ms % 86400000 == 0)
+		snprintf(out, outlen, "%" PRId64 "d", ms / 86400000);
+	else if (ms != 0 && ms % 3600000 == 0)
 		snprintf(out, outlen, "%" PRId64 "h", ms / 3600000);
 	else if (ms != 0 && ms % 60000 == 0)
 		snprintf(out, outlen, "%" PRId64 "m", ms / 60000);

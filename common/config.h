@@ -23,7 +23,7 @@ typedef enum {
 	SC_OPT_BOOL,	 /* bool *; flag without value on the command line,
 			    "yes/no/true/false/1/0/on/off" in the file */
 	SC_OPT_ADDR,	 /* char ** holding "HOST:PORT"; validated */
-	SC_OPT_DURATION, /* int64_t * milliseconds; "250ms", "2s", "1m", "3" (s) */
+	SC_OPT_DURATION, /* int64_t * milliseconds; "250ms", "2s", "1m", "1h", "7d", "3" (s) */
 	SC_OPT_SIZE,	 /* int64_t * bytes; "512k", "8M", "1G", "100" */
 } sc_opt_type;
 

@@ -203,12 +203,14 @@ static void test_parse_helpers(void **state)
 	assert_int_equal(v, 3000);
 	assert_int_equal(sc_parse_duration_ms("1h", &v), 0);
 	assert_int_equal(v, 3600000);
+	assert_int_equal(sc_parse_duration_ms("7d", &v), 0);
+	assert_int_equal(v, 7 * 86400000LL);
 	v = 7;
 	assert_int_equal(sc_parse_duration_ms("", &v), -EINVAL);
 	assert_int_equal(sc_parse_duration_ms("-1s", &v), -EINVAL);
 	assert_int_equal(sc_parse_duration_ms("1.5s", &v), -EINVAL);
 	assert_int_equal(sc_parse_duration_ms("2 s", &v), -EINVAL);
-	assert_int_equal(sc_parse_duration_ms("5d", &v), -EINVAL);
+	assert_int_equal(sc_parse_duration_ms("5w", &v), -EINVAL);
 	assert_int_equal(sc_parse_duration_ms("99999999999999999999", &v), -EINVAL);
 	assert_int_equal(sc_parse_duration_ms("9223372036854775807s", &v), -EINVAL);
 	assert_int_equal(v, 7); /* untouched on error */
