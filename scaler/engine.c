@@ -436,6 +436,30 @@ static void retire_drained(sc_engine *e)
 	free(v);
 }
 
+#define PURGE_EVERY_MS 60000
+
+/* Finished streams older than the retention go, with their history. */
+static void purge(sc_engine *e, int64_t now)
+{
+	int64_t before = now - e->cfg.retention_ms;
+	size_t n = 0;
+	int rc = e->ops->stream_purge(e->sp, before, &n);
+	char when[32] = "?";
+	time_t t = (time_t)(before / 1000);
+	struct tm tm;
+
+	if (rc < 0) {
+		sc_log_warn(NULL, "store: cannot purge finished streams: %s", strerror(-rc));
+		return;
+	}
+	if (!n)
+		return;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	eng_event(e, "purge", "store", "purged %zu finished streams older than %lld s (before %s)",
+		  n, (long long)(e->cfg.retention_ms / 1000), when);
+}
+
 static void tick(sc_engine *e)
 {
 	int64_t now = eng_now_ms();
@@ -460,11 +484,18 @@ static void tick(sc_engine *e)
 	expire(e, now);
 	eng_assign(e);
 	retire_drained(e);
-	if (now >= e->next_scale_ms) {
+	/* Half a tick of slack: ticks and this deadline are taken from
+	 * readings of the clock a millisecond apart, and a period that is a
+	 * multiple of the tick must not slip by a whole tick. */
+	if (now + e->cfg.tick_ms / 2 >= e->next_scale_ms) {
 		e->next_scale_ms = now + e->cfg.scale_period_ms;
 		autoscale(e, now);
 	}
 	eng_relay_run(e);
+	if (e->cfg.retention_ms > 0 && now >= e->next_purge_ms) {
+		e->next_purge_ms = now + PURGE_EVERY_MS;
+		purge(e, now);
+	}
 }
 
 /* ---- the thread */

@@ -39,6 +39,7 @@ typedef struct {
 	int scale_down_periods;		/* 3 */
 	int64_t scale_down_cooldown_ms; /* 30 s */
 	int64_t boot_timeout_ms;	/* a started instance must heartbeat within this */
+	int64_t retention_ms;		/* finished streams older than this are purged; 0: kept */
 	sc_pool_rec pool;		/* used until the store has one */
 	/* Local provider. */
 	const char *agent_cmd, *capture_cmd, *scaler_url, *agent_token;

@@ -64,6 +64,7 @@ struct sc_engine {
 	int64_t lease_grace_until_ms;
 	sc_pool_rec pool;
 	int64_t next_tick_ms, next_scale_ms, last_scale_down_ms;
+	int64_t next_purge_ms; /* next purge of old finished streams (leader) */
 	int periods_above, last_desired, target;
 
 	uint64_t lock_conflicts, heartbeats, starts, takeovers, failovers;

@@ -35,6 +35,7 @@ static struct {
 	sc_strlist agent_args;
 	int64_t min, max, spare, slots, scale_down_periods;
 	int64_t lease_ms, scale_period_ms, scale_down_cooldown_ms, boot_timeout_ms, exec_timeout_ms;
+	int64_t retention_ms;
 } o = {
 	.max = 10,
 	.spare = 1,
@@ -45,6 +46,7 @@ static struct {
 	.scale_down_cooldown_ms = 30000,
 	.boot_timeout_ms = 120000,
 	.exec_timeout_ms = 60000,
+	.retention_ms = 7 * 24 * 3600 * 1000LL,
 };
 
 static const sc_option options[] = {
@@ -85,6 +87,8 @@ static const sc_option options[] = {
 	 "a started instance must heartbeat within this"},
 	{"exec-timeout", 0, SC_OPT_DURATION, &o.exec_timeout_ms, "DURATION",
 	 "exec provider: longest a command may run"},
+	{"retention", 0, SC_OPT_DURATION, &o.retention_ms, "DURATION",
+	 "finished streams (and their history) older than this are purged; 0: kept forever"},
 	{"store-key-file", 0, SC_OPT_STRING, &o.store_key_file, "FILE",
 	 "without --secret-file: key for destinations in the store (default: STORE.key)"},
 	{"node-id", 0, SC_OPT_STRING, &o.node_id, "ID",
@@ -257,6 +261,7 @@ static int run(int argc, char **argv)
 		.scale_down_periods = (int)o.scale_down_periods,
 		.scale_down_cooldown_ms = o.scale_down_cooldown_ms,
 		.boot_timeout_ms = o.boot_timeout_ms,
+		.retention_ms = o.retention_ms,
 		.pool = {.min = (int)o.min, .max = (int)o.max, .spare = (int)o.spare},
 		.agent_cmd = o.agent_cmd,
 		.capture_cmd = o.capture_cmd,

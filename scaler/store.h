@@ -137,7 +137,8 @@ typedef struct {
 	/* 0 and *ret (caller frees destination_sealed), -ENOENT. */
 	int (*stream_get)(void *priv, const char *id, sc_stream_rec *ret);
 	/* All streams (active_only: not stopped/failed), newest first; caller
-	 * frees with sc_stream_recs_free. */
+	 * frees with sc_stream_recs_free. With active_only the cost depends on
+	 * the number of active streams only, not on how many finished. */
 	int (*stream_list)(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n);
 	/*
 	 * stream_put appends {updated_ms, state, reason} to the stream's
@@ -146,6 +147,14 @@ typedef struct {
 	 * -ENOENT for an unknown stream.
 	 */
 	int (*stream_history)(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n);
+	/*
+	 * Delete the finished (stopped, failed) streams whose updated_ms is
+	 * below before_ms, with their history. Never an active stream, never
+	 * a lock or a fence (fences keep going up). *ret_n: how many went.
+	 * Housekeeping: its cost grows with the finished streams (the active
+	 * listing's does not).
+	 */
+	int (*stream_purge)(void *priv, int64_t before_ms, size_t *ret_n);
 
 	int (*inst_put)(void *priv, const sc_inst_rec *i);
 	int (*inst_get)(void *priv, const char *id, sc_inst_rec *ret);

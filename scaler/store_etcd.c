@@ -11,6 +11,14 @@
  *                       that took or refenced the lock: the cluster revision
  *                       only goes up, so fences only go up.
  *   streams/<id>        JSON, with hist_n: the number of history entries
+ *   active/<id>         a copy of streams/<id> while the stream is active
+ *                       (not stopped/failed), written and deleted in the
+ *                       same txn as the record: the active listing reads
+ *                       only these
+ *   layout              "2" once active/ is complete (scalers before it
+ *                       did not write active/: open builds it once from
+ *                       streams/, see sc_es_migrate; every scaler sharing
+ *                       the namespace must be of a version that writes it)
  *   history/<id>/<seq>  JSON {at, state, reason}; seq counts from 0, the
  *                       newest SC_STORE_HISTORY_MAX are kept
  *   instances/<id>, pool: JSON
@@ -194,7 +202,11 @@ static int etcd_open(void *priv, const char *location, char *err, size_t errlen)
 		return r;
 	}
 	sc_etcd_kvs_free(kv, nkv);
-	return 0;
+	r = sc_es_migrate(st);
+	if (r < 0)
+		snprintf(err, errlen, "etcd at %s: cannot index the active streams: %s", eps,
+			 strerror(-r));
+	return r;
 }
 
 static void etcd_close(void *priv)
@@ -581,6 +593,7 @@ const sc_store_ops sc_store_etcd = {
 	.stream_get = sc_es_stream_get,
 	.stream_list = sc_es_stream_list,
 	.stream_history = sc_es_stream_history,
+	.stream_purge = sc_es_stream_purge,
 	.inst_put = sc_es_inst_put,
 	.inst_get = sc_es_inst_get,
 	.inst_list = sc_es_inst_list,

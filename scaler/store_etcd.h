@@ -55,6 +55,9 @@ int sc_es_stream_put(void *priv, const sc_stream_rec *s);
 int sc_es_stream_get(void *priv, const char *id, sc_stream_rec *ret);
 int sc_es_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n);
 int sc_es_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n);
+int sc_es_stream_purge(void *priv, int64_t before_ms, size_t *ret_n);
+/* At open: build active/ for a namespace an older scaler wrote. */
+int sc_es_migrate(sc_es *st);
 int sc_es_inst_put(void *priv, const sc_inst_rec *i);
 int sc_es_inst_get(void *priv, const char *id, sc_inst_rec *ret);
 int sc_es_inst_list(void *priv, sc_inst_rec **ret, size_t *ret_n);

@@ -2,6 +2,9 @@
 /*
  * store_etcd_records.c - streams (and their history), instances and events
  * in etcd: one JSON record per key; see store_etcd.c for the layout.
+ * While a stream is active, active/<id> holds a copy of its record (written
+ * and deleted in the txn that writes the record): the active listing reads
+ * active/ only, whatever the number of finished streams.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -74,6 +77,11 @@ static char *hist_key(const sc_es *st, const char *id, int64_t seq)
 	return asprintf(&k, "%shistory/%s/%020" PRId64, st->ns, id, seq) < 0 ? NULL : k;
 }
 
+static bool is_active(sc_stream_state s)
+{
+	return s != SC_ST_STOPPED && s != SC_ST_FAILED;
+}
+
 /* Read the record, then write it (and a history entry if the state
  * changed, dropping the one SC_STORE_HISTORY_MAX older) if nobody wrote it
  * in between. The record counts its history entries in hist_n. */
@@ -81,7 +89,8 @@ int sc_es_stream_put(void *priv, const sc_stream_rec *s)
 {
 	sc_es *st = priv;
 	char *key = sc_es_part_ok(s->id, SC_ID_MAX) ? sc_es_key(st, "streams/", s->id) : NULL;
-	int r = sc_es_part_ok(s->id, SC_ID_MAX) ? (key ? 0 : -ENOMEM) : -EINVAL;
+	char *akey = key ? sc_es_key(st, "active/", s->id) : NULL;
+	int r = sc_es_part_ok(s->id, SC_ID_MAX) ? (akey ? 0 : -ENOMEM) : -EINVAL;
 
 	for (int round = 0; r == 0; round++) {
 		json_t *old, *req, *hist;
@@ -129,11 +138,19 @@ int sc_es_stream_put(void *priv, const sc_stream_rec *s)
 		sv = hist ? json_dumps(hist, JSON_COMPACT) : NULL;
 		json_decref(hist);
 		sc_etcd_txn_add(req, "success", sv ? sc_etcd_op_put(key, sv, 0) : NULL);
+		/* The copy under active/ follows the record in the same txn. */
+		if (is_active(s->state))
+			sc_etcd_txn_add(req, "success",
+					sv && akey ? sc_etcd_op_put(akey, sv, 0) : NULL);
+		else
+			sc_etcd_txn_add(req, "success",
+					akey ? sc_etcd_op_delete(akey, false) : NULL);
 		free(sv);
 		r = sc_etcd_txn(st->etcd, req, &ok, &rev, NULL);
 		if (r == 0 && ok)
 			break;
 	}
+	free(akey);
 	free(key);
 	return r;
 }
@@ -164,10 +181,11 @@ static int stream_cmp(const void *a, const void *b)
 	return -strcmp(x->id, y->id);
 }
 
+/* active_only reads the copies under active/: only the active streams. */
 int sc_es_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n)
 {
 	sc_es *st = priv;
-	char *dir = sc_es_key(st, "streams/", NULL);
+	char *dir = sc_es_key(st, active_only ? "active/" : "streams/", NULL);
 	sc_etcd_kv *kv = NULL;
 	sc_stream_rec *out = NULL;
 	size_t n = 0, m = 0;
@@ -185,8 +203,7 @@ int sc_es_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t 
 			r = stream_parse(j, &out[m], NULL);
 			json_decref(j);
 		}
-		if (r == 0 && active_only &&
-		    (out[m].state == SC_ST_STOPPED || out[m].state == SC_ST_FAILED))
+		if (r == 0 && active_only && !is_active(out[m].state))
 			free(out[m].destination_sealed);
 		else if (r == 0)
 			m++;
@@ -200,6 +217,172 @@ int sc_es_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t 
 	}
 	sc_etcd_kvs_free(kv, n);
 	free(dir);
+	return r;
+}
+
+/* The id part of a key under dir (ns + "streams/"), or NULL. */
+static const char *key_id(const char *key, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strncmp(key, dir, n) || !sc_es_part_ok(key + n, SC_ID_MAX))
+		return NULL;
+	return key + n;
+}
+
+/* The state and updated_ms of a stored record; -EBADMSG if it does not
+ * parse. */
+static int peek_stream(const char *value, sc_stream_state *ret_state, int64_t *ret_updated)
+{
+	sc_stream_rec rec;
+	json_t *j;
+	int r = sc_es_parse_obj(value, &j);
+
+	if (r == 0) {
+		r = stream_parse(j, &rec, NULL);
+		json_decref(j);
+	}
+	if (r == 0) {
+		free(rec.destination_sealed);
+		*ret_state = rec.state;
+		*ret_updated = rec.updated_ms;
+	}
+	return r;
+}
+
+/* Delete streams/<id> (if still at mod), its history and its active/ copy
+ * into req; NULL members make the txn fail with -ENOMEM. */
+static void purge_ops(sc_es *st, json_t *req, const char *id, int64_t mod)
+{
+	char *k = sc_es_key(st, "streams/", id), *h = NULL, *a = sc_es_key(st, "active/", id);
+
+	if (asprintf(&h, "%shistory/%s/", st->ns, id) < 0)
+		h = NULL;
+	sc_etcd_txn_add(req, "compare", k ? sc_etcd_cmp_rev(k, mod) : NULL);
+	sc_etcd_txn_add(req, "success", k ? sc_etcd_op_delete(k, false) : NULL);
+	sc_etcd_txn_add(req, "success", h ? sc_etcd_op_delete(h, true) : NULL);
+	sc_etcd_txn_add(req, "success", a ? sc_etcd_op_delete(a, false) : NULL);
+	free(a);
+	free(h);
+	free(k);
+}
+
+/* Up to PURGE_BATCH streams per txn; if one of them changed since it was
+ * read (the txn's compares fail), the batch again one by one. */
+#define PURGE_BATCH 32 /* 3 ops each: under etcd's default --max-txn-ops 128 */
+
+static int purge_batch(sc_es *st, const sc_etcd_kv *const *v, const char *const *ids, size_t n,
+		       size_t *ret_n)
+{
+	json_t *req = sc_etcd_txn_new();
+	bool ok;
+	int64_t rev;
+	size_t done = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		purge_ops(st, req, ids[i], v[i]->mod_rev);
+	r = sc_etcd_txn(st->etcd, req, &ok, &rev, NULL);
+	if (r == 0 && ok)
+		done = n;
+	for (size_t i = 0; r == 0 && !ok && n > 1 && i < n; i++) {
+		bool one_ok;
+
+		req = sc_etcd_txn_new();
+		purge_ops(st, req, ids[i], v[i]->mod_rev);
+		r = sc_etcd_txn(st->etcd, req, &one_ok, &rev, NULL);
+		done += r == 0 && one_ok;
+	}
+	*ret_n += done;
+	return r;
+}
+
+/* Reads every stream (the one call whose cost grows with the finished
+ * streams: housekeeping, once a minute at most). Records that do not
+ * parse are left alone. */
+int sc_es_stream_purge(void *priv, int64_t before_ms, size_t *ret_n)
+{
+	sc_es *st = priv;
+	char *dir = sc_es_key(st, "streams/", NULL);
+	const sc_etcd_kv *batch[PURGE_BATCH];
+	const char *ids[PURGE_BATCH];
+	sc_etcd_kv *kv = NULL;
+	size_t n = 0, nb = 0, done = 0;
+	int r = dir ? sc_etcd_range(st->etcd, dir, true, 0, false, &kv, &n) : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i <= n; i++) {
+		sc_stream_state state;
+		int64_t updated;
+		const char *id = i < n ? key_id(kv[i].key, dir) : NULL;
+
+		if (id && peek_stream(kv[i].value, &state, &updated) == 0 && !is_active(state) &&
+		    updated < before_ms) {
+			batch[nb] = &kv[i];
+			ids[nb++] = id;
+		}
+		if (nb && (nb == PURGE_BATCH || i == n)) {
+			r = purge_batch(st, batch, ids, nb, &done);
+			nb = 0;
+		}
+	}
+	if (r == 0)
+		*ret_n = done;
+	sc_etcd_kvs_free(kv, n);
+	free(dir);
+	return r;
+}
+
+/*
+ * Before the layout key said LAYOUT_ACTIVE, active/ did not exist: copy
+ * each active stream there (compare-and-swap on the record, so a scaler
+ * writing at the same time wins: it writes active/ itself), then set the
+ * key. Idempotent; a no-op (one read) once done.
+ */
+#define LAYOUT_ACTIVE "2"
+
+int sc_es_migrate(sc_es *st)
+{
+	char *lk = sc_es_key(st, "layout", NULL), *dir = sc_es_key(st, "streams/", NULL);
+	sc_etcd_kv *kv = NULL;
+	size_t n = 0;
+	bool done = false;
+	int r = lk && dir ? sc_etcd_range(st->etcd, lk, false, 1, false, &kv, &n) : -ENOMEM;
+
+	if (r == 0)
+		done = n == 1 && !strcmp(kv[0].value, LAYOUT_ACTIVE);
+	sc_etcd_kvs_free(kv, n);
+	kv = NULL;
+	n = 0;
+	if (r == 0 && !done)
+		r = sc_etcd_range(st->etcd, dir, true, 0, false, &kv, &n);
+	for (size_t i = 0; r == 0 && !done && i < n; i++) {
+		const char *id = key_id(kv[i].key, dir);
+		sc_stream_state state;
+		int64_t updated, rev;
+		char *ak;
+		json_t *req;
+		bool ok;
+
+		if (!id || peek_stream(kv[i].value, &state, &updated) < 0 || !is_active(state))
+			continue;
+		ak = sc_es_key(st, "active/", id);
+		req = sc_etcd_txn_new();
+		sc_etcd_txn_add(req, "compare", sc_etcd_cmp_rev(kv[i].key, kv[i].mod_rev));
+		sc_etcd_txn_add(req, "success", ak ? sc_etcd_op_put(ak, kv[i].value, 0) : NULL);
+		r = sc_etcd_txn(st->etcd, req, &ok, &rev, NULL);
+		free(ak);
+	}
+	if (r == 0 && !done) {
+		json_t *req = sc_etcd_txn_new();
+		bool ok;
+		int64_t rev;
+
+		sc_etcd_txn_add(req, "success", sc_etcd_op_put(lk, LAYOUT_ACTIVE, 0));
+		r = sc_etcd_txn(st->etcd, req, &ok, &rev, NULL);
+	}
+	sc_etcd_kvs_free(kv, n);
+	free(dir);
+	free(lk);
 	return r;
 }
 

@@ -12,6 +12,11 @@
  * A second process on the same file is refused: FILE.lock is held with
  * flock(LOCK_EX|LOCK_NB) while the store is open (tests may skip this, see
  * SC_STORE_SQLITE_NO_FLOCK_ENV in store.h).
+ *
+ * The streams_state index (state, updated_ms) serves the active listing
+ * (the active states by name) and the purge of old finished streams; like
+ * every index it is created at open when missing, also in a file an older
+ * scaler wrote (the schema version stays 1: older scalers read it too).
  */
 #include "store_sqlite.h"
 
@@ -60,9 +65,17 @@ static const char *const sql[Q_N] = {
 			 "created_ms = excluded.created_ms, updated_ms = excluded.updated_ms, "
 			 "stop_requested = excluded.stop_requested",
 	[Q_STREAM_GET] = "SELECT " STREAM_COLS " FROM streams WHERE id = ?1",
-	[Q_STREAM_LIST] = "SELECT " STREAM_COLS " FROM streams "
-			  "WHERE ?1 = 0 OR state NOT IN ('stopped', 'failed') "
-			  "ORDER BY created_ms DESC, id DESC",
+	[Q_STREAM_LIST] = "SELECT " STREAM_COLS " FROM streams ORDER BY created_ms DESC, id DESC",
+	/* The active states by name, so that streams_state is used: the cost
+	 * does not grow with the finished streams. */
+	[Q_STREAM_LIST_ACTIVE] = "SELECT " STREAM_COLS " FROM streams WHERE state IN "
+				 "('pending', 'assigned', 'starting', 'live', 'stopping') "
+				 "ORDER BY created_ms DESC, id DESC",
+	[Q_STREAM_PURGE_HIST] = "DELETE FROM stream_history WHERE stream_id IN "
+				"(SELECT id FROM streams WHERE state IN ('stopped', 'failed') "
+				"AND updated_ms < ?1)",
+	[Q_STREAM_PURGE] = "DELETE FROM streams WHERE state IN ('stopped', 'failed') "
+			   "AND updated_ms < ?1",
 	[Q_HIST_ADD] = "INSERT INTO stream_history(stream_id, at_ms, state, reason) "
 		       "VALUES(?1, ?2, ?3, ?4)",
 	[Q_HIST_TRIM] = "DELETE FROM stream_history WHERE stream_id = ?1 AND seq <= "
@@ -104,6 +117,7 @@ static const char schema[] =
 	" instance TEXT NOT NULL, fence INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
 	" updated_ms INTEGER NOT NULL, stop_requested INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS streams_created ON streams(created_ms);"
+	"CREATE INDEX IF NOT EXISTS streams_state ON streams(state, updated_ms);"
 	"CREATE TABLE IF NOT EXISTS stream_history(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" stream_id TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT NOT NULL,"
 	" reason TEXT NOT NULL);"
@@ -677,6 +691,7 @@ const sc_store_ops sc_store_sqlite = {
 	.stream_get = sc_sq_stream_get,
 	.stream_list = sc_sq_stream_list,
 	.stream_history = sc_sq_stream_history,
+	.stream_purge = sc_sq_stream_purge,
 	.inst_put = sc_sq_inst_put,
 	.inst_get = sc_sq_inst_get,
 	.inst_list = sc_sq_inst_list,

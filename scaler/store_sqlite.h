@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -30,6 +31,9 @@ enum {
 	Q_STREAM_PUT,
 	Q_STREAM_GET,
 	Q_STREAM_LIST,
+	Q_STREAM_LIST_ACTIVE,
+	Q_STREAM_PURGE_HIST,
+	Q_STREAM_PURGE,
 	Q_HIST_ADD,
 	Q_HIST_TRIM,
 	Q_HIST_LIST,
@@ -79,6 +83,7 @@ int sc_sq_stream_put(void *priv, const sc_stream_rec *s);
 int sc_sq_stream_get(void *priv, const char *id, sc_stream_rec *ret);
 int sc_sq_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n);
 int sc_sq_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n);
+int sc_sq_stream_purge(void *priv, int64_t before_ms, size_t *ret_n);
 int sc_sq_inst_put(void *priv, const sc_inst_rec *i);
 int sc_sq_inst_get(void *priv, const char *id, sc_inst_rec *ret);
 int sc_sq_inst_list(void *priv, sc_inst_rec **ret, size_t *ret_n);

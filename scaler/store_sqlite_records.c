@@ -131,14 +131,13 @@ int sc_sq_stream_get(void *priv, const char *id, sc_stream_rec *ret)
 int sc_sq_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n)
 {
 	sc_sq *p = priv;
-	sqlite3_stmt *st = sc_sq_q(p, Q_STREAM_LIST);
+	sqlite3_stmt *st = sc_sq_q(p, active_only ? Q_STREAM_LIST_ACTIVE : Q_STREAM_LIST);
 	sc_stream_rec *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc = SQLITE_DONE, r = 0;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int(st, 1, active_only);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = sc_sq_grow((void **)&v, &cap, n, sizeof(*v));
 		if (r == 0) {
@@ -156,6 +155,36 @@ int sc_sq_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t 
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+/* One transaction: the history rows, then the streams (both through the
+ * streams_state index). */
+int sc_sq_stream_purge(void *priv, int64_t before_ms, size_t *ret_n)
+{
+	sc_sq *p = priv;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int r = sc_sq_begin(p);
+
+	if (r < 0)
+		return r;
+	st = sc_sq_q(p, Q_STREAM_PURGE_HIST);
+	if (!st)
+		return sc_sq_end(p, -EIO);
+	sqlite3_bind_int64(st, 1, before_ms);
+	r = sc_sq_run(st);
+	if (r == 0) {
+		st = sc_sq_q(p, Q_STREAM_PURGE);
+		if (!st)
+			return sc_sq_end(p, -EIO);
+		sqlite3_bind_int64(st, 1, before_ms);
+		r = sc_sq_run(st);
+		n = (size_t)sqlite3_changes(p->db);
+	}
+	r = sc_sq_end(p, r);
+	if (r == 0)
+		*ret_n = n;
+	return r;
 }
 
 int sc_sq_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n)

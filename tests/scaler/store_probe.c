@@ -17,6 +17,11 @@
  *   store_probe SPEC bench N
  *       N lock() calls on fresh keys, then N unlock(): "bench lock_per_s=X
  *       unlock_per_s=Y".
+ *   store_probe SPEC fill N
+ *       N finished streams, written as a start and a stop through the API
+ *       leave them (pending, then stopped: a record and two history
+ *       entries each): "fill n=N per_s=X". The benchmark's finished-streams
+ *       rounds.
  * Exit 0, 1 on bad usage or a failed open, 3 on a double holder.
  */
 #include <errno.h>
@@ -145,6 +150,46 @@ static int bench(const sc_store_ops *o, void *p, char **argv)
 	return 0;
 }
 
+static int fill(const sc_store_ops *o, void *p, char **argv)
+{
+	long n = atol(argv[0]);
+	long long t0 = now_ns();
+	int64_t ms = (int64_t)time(NULL) * 1000;
+	/* About what a sealed destination takes (base64 of nonce, URL, tag). */
+	static char sealed[] = "c2VhbGVkLWRlc3RpbmF0aW9uLW9mLXRoZS1iZW5jaC1maWxsLXN0cmVhbXMtcn"
+			       "RtcDovL3Vwc3RyZWFtLmV4YW1wbGUvbGl2ZS9zZWNyZXQta2V5LXBhZGRpbmc=";
+
+	for (long i = 0; i < n; i++) {
+		sc_stream_rec s = {0};
+		int r;
+
+		snprintf(s.id, sizeof(s.id), "st-f%d-%ld", (int)getpid(), i);
+		snprintf(s.name, sizeof(s.name), "fill-%d-%ld", (int)getpid(), i);
+		snprintf(s.conference, sizeof(s.conference), "janus://127.0.0.1:8088/1234");
+		snprintf(s.destination_redacted, sizeof(s.destination_redacted),
+			 "rtmp://upstream.example/live/***");
+		s.destination_sealed = sealed;
+		snprintf(s.profile, sizeof(s.profile), "720p30");
+		snprintf(s.layout, sizeof(s.layout), "grid");
+		s.state = SC_ST_PENDING;
+		snprintf(s.reason, sizeof(s.reason), "start requested");
+		s.fence = (uint64_t)i + 1;
+		s.created_ms = s.updated_ms = ms;
+		r = o->stream_put(p, &s);
+		if (r == 0) {
+			s.state = SC_ST_STOPPED;
+			snprintf(s.reason, sizeof(s.reason), "stopped before it had an instance");
+			r = o->stream_put(p, &s);
+		}
+		if (r < 0) {
+			printf("stream_put: %s\n", strerror(-r));
+			return 2;
+		}
+	}
+	printf("fill n=%ld per_s=%.1f\n", n, n / ((now_ns() - t0) / 1e9));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char err[256];
@@ -153,7 +198,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: store_probe SPEC race|lead|bench ARGS...\n");
+		fprintf(stderr, "usage: store_probe SPEC race|lead|bench|fill ARGS...\n");
 		return 1;
 	}
 	srand((unsigned)getpid());
@@ -168,6 +213,8 @@ int main(int argc, char **argv)
 		rc = lead(sc_store_ops_of(s), sc_store_priv(s), argv + 3);
 	else if (!strcmp(argv[2], "bench") && argc == 4)
 		rc = bench(sc_store_ops_of(s), sc_store_priv(s), argv + 3);
+	else if (!strcmp(argv[2], "fill") && argc == 4)
+		rc = fill(sc_store_ops_of(s), sc_store_priv(s), argv + 3);
 	else
 		fprintf(stderr, "store_probe: bad arguments (see the comment at the top)\n");
 	sc_store_close(s);

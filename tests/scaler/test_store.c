@@ -462,6 +462,185 @@ static void test_stream_history(void **state)
 	free(h);
 }
 
+/* ---- active listing, purge ---- */
+
+static void test_active_list_ignores_finished(void **state)
+{
+	fx *f = *state;
+	int64_t t = now_ms();
+	sc_stream_rec a, b, x, got;
+	sc_stream_rec *v = NULL;
+	size_t n = 0;
+	char what[32];
+	int i;
+
+	stream_init(&a, "st-a", SC_ST_LIVE, t + 1);
+	stream_init(&b, "st-b", SC_ST_STOPPING, t + 2);
+	assert_int_equal(f->o->stream_put(f->p, &a), 0);
+	assert_int_equal(f->o->stream_put(f->p, &b), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(what, sizeof(what), "st-f%d", i);
+		stream_init(&x, what, i % 2 ? SC_ST_STOPPED : SC_ST_FAILED, t + 10 + i);
+		assert_int_equal(f->o->stream_put(f->p, &x), 0);
+	}
+	/* One that went active -> finished -> active again (a replay). */
+	stream_init(&x, "st-back", SC_ST_PENDING, t + 3);
+	assert_int_equal(f->o->stream_put(f->p, &x), 0);
+	x.state = SC_ST_STOPPED;
+	assert_int_equal(f->o->stream_put(f->p, &x), 0);
+	assert_int_equal(f->o->stream_list(f->p, true, &v, &n), 0);
+	assert_int_equal(find(v, n, x.id), -1);
+	sc_stream_recs_free(v, n);
+	x.state = SC_ST_PENDING;
+	snprintf(x.reason, sizeof(x.reason), "again");
+	assert_int_equal(f->o->stream_put(f->p, &x), 0);
+
+	assert_int_equal(f->o->stream_list(f->p, true, &v, &n), 0);
+	assert_true(find(v, n, a.id) >= 0 && find(v, n, b.id) >= 0 && find(v, n, x.id) >= 0);
+	/* The listed record is the latest one, newest first. */
+	assert_stream_equal(&v[find(v, n, x.id)], &x);
+	assert_stream_equal(&v[find(v, n, b.id)], &b);
+	assert_true(find(v, n, x.id) < find(v, n, b.id));
+	for (size_t k = 0; k < n; k++)
+		assert_true(v[k].state != SC_ST_STOPPED && v[k].state != SC_ST_FAILED);
+	if (f->fresh)
+		assert_int_equal(n, 3);
+	sc_stream_recs_free(v, n);
+	/* Everything is still there for the full list and stream_get. */
+	assert_int_equal(f->o->stream_list(f->p, false, &v, &n), 0);
+	assert_true(n >= 43);
+	snprintf(what, sizeof(what), "st-f%d", 7);
+	stream_init(&x, what, SC_ST_STOPPED, t + 17);
+	assert_true(find(v, n, x.id) >= 0);
+	sc_stream_recs_free(v, n);
+	assert_int_equal(f->o->stream_get(f->p, x.id, &got), 0);
+	assert_stream_equal(&got, &x);
+	free(got.destination_sealed);
+	/* The copy follows every put, also across a restart. */
+	a.fence = 9;
+	snprintf(a.instance, sizeof(a.instance), "local-9");
+	assert_int_equal(f->o->stream_put(f->p, &a), 0);
+	reopen(f);
+	assert_int_equal(f->o->stream_list(f->p, true, &v, &n), 0);
+	assert_true(find(v, n, a.id) >= 0);
+	assert_stream_equal(&v[find(v, n, a.id)], &a);
+	sc_stream_recs_free(v, n);
+}
+
+/* Old times (1970) so that a purge in a shared store only meets streams
+ * of tests like this one. */
+#define OLD_MS 100000
+
+static void test_purge(void **state)
+{
+	fx *f = *state;
+	sc_stream_rec old_stopped, old_failed, old_live, old_stopping, recent, got;
+	sc_stream_hist_rec *h = NULL;
+	sc_stream_rec *v = NULL;
+	char k[SC_KEY_HEX], kheld[SC_KEY_HEX], other[SC_ID_MAX], holder[SC_ID_MAX] = "";
+	uint64_t f1 = 0, f2 = 0, x = 0;
+	size_t n = 0, purged = 99;
+
+	stream_init(&old_stopped, "st-os", SC_ST_PENDING, OLD_MS);
+	stream_init(&old_failed, "st-of", SC_ST_FAILED, OLD_MS + 1);
+	stream_init(&old_live, "st-ol", SC_ST_LIVE, OLD_MS + 2);
+	stream_init(&old_stopping, "st-oz", SC_ST_STOPPING, OLD_MS + 3);
+	stream_init(&recent, "st-re", SC_ST_STOPPED, now_ms());
+	/* old_stopped went through a few states: history to purge. */
+	assert_int_equal(f->o->stream_put(f->p, &old_stopped), 0);
+	old_stopped.state = SC_ST_LIVE;
+	old_stopped.updated_ms = OLD_MS + 10;
+	assert_int_equal(f->o->stream_put(f->p, &old_stopped), 0);
+	old_stopped.state = SC_ST_STOPPED;
+	old_stopped.updated_ms = OLD_MS + 20;
+	assert_int_equal(f->o->stream_put(f->p, &old_stopped), 0);
+	assert_int_equal(f->o->stream_put(f->p, &old_failed), 0);
+	assert_int_equal(f->o->stream_put(f->p, &old_live), 0);
+	assert_int_equal(f->o->stream_put(f->p, &old_stopping), 0);
+	assert_int_equal(f->o->stream_put(f->p, &recent), 0);
+
+	/* A fence on a key old_stopped held, and a lock the old live stream
+	 * still holds. */
+	key_of(k, "k");
+	key_of(kheld, "held");
+	assert_int_equal(lock1(f, old_stopped.id, k, &f1, NULL), 0);
+	assert_int_equal(f->o->unlock(f->p, old_stopped.id), 0);
+	assert_int_equal(lock1(f, old_live.id, kheld, &x, NULL), 0);
+
+	/* Nothing is that old. */
+	assert_int_equal(f->o->stream_purge(f->p, OLD_MS, &purged), 0);
+	if (f->fresh)
+		assert_int_equal(purged, 0);
+	assert_int_equal(f->o->stream_get(f->p, old_failed.id, &got), 0);
+	free(got.destination_sealed);
+
+	assert_int_equal(f->o->stream_purge(f->p, OLD_MS + 1000, &purged), 0);
+	assert_true(purged >= 2);
+	if (f->fresh)
+		assert_int_equal(purged, 2);
+	assert_int_equal(f->o->stream_get(f->p, old_stopped.id, &got), -ENOENT);
+	assert_int_equal(f->o->stream_get(f->p, old_failed.id, &got), -ENOENT);
+	assert_int_equal(f->o->stream_history(f->p, old_stopped.id, &h, &n), -ENOENT);
+	/* Active streams stay, however old; recent finished ones too. */
+	assert_int_equal(f->o->stream_get(f->p, old_live.id, &got), 0);
+	assert_stream_equal(&got, &old_live);
+	free(got.destination_sealed);
+	assert_int_equal(f->o->stream_get(f->p, old_stopping.id, &got), 0);
+	free(got.destination_sealed);
+	assert_int_equal(f->o->stream_get(f->p, recent.id, &got), 0);
+	free(got.destination_sealed);
+	assert_int_equal(f->o->stream_history(f->p, old_live.id, &h, &n), 0);
+	assert_int_equal(n, 1);
+	free(h);
+	assert_int_equal(f->o->stream_list(f->p, true, &v, &n), 0);
+	assert_true(find(v, n, old_live.id) >= 0 && find(v, n, old_stopping.id) >= 0);
+	sc_stream_recs_free(v, n);
+	assert_int_equal(f->o->stream_list(f->p, false, &v, &n), 0);
+	assert_int_equal(find(v, n, old_stopped.id), -1);
+	assert_int_equal(find(v, n, old_failed.id), -1);
+	assert_true(find(v, n, recent.id) >= 0);
+	sc_stream_recs_free(v, n);
+
+	/* Locks and fences are untouched: the live stream still holds its
+	 * key, and the fence of the purged stream's key keeps rising. */
+	id_of(other, sizeof(other), "st-other");
+	assert_int_equal(lock1(f, other, kheld, &x, holder), -EBUSY);
+	assert_string_equal(holder, old_live.id);
+	assert_int_equal(lock1(f, other, k, &f2, NULL), 0);
+	assert_true(f2 > f1);
+	assert_int_equal(f->o->unlock(f->p, other), 0);
+	assert_int_equal(f->o->unlock(f->p, old_live.id), 0);
+
+	/* The history went too: the id used again starts a new one. */
+	old_stopped.state = SC_ST_PENDING;
+	old_stopped.updated_ms = OLD_MS + 30;
+	assert_int_equal(f->o->stream_put(f->p, &old_stopped), 0);
+	assert_int_equal(f->o->stream_history(f->p, old_stopped.id, &h, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].at_ms, OLD_MS + 30);
+	free(h);
+
+	/* Finish the rest; a second purge takes them, and then nothing. */
+	old_stopped.state = SC_ST_STOPPED;
+	old_live.state = SC_ST_STOPPED;
+	old_stopping.state = SC_ST_FAILED;
+	assert_int_equal(f->o->stream_put(f->p, &old_stopped), 0);
+	assert_int_equal(f->o->stream_put(f->p, &old_live), 0);
+	assert_int_equal(f->o->stream_put(f->p, &old_stopping), 0);
+	assert_int_equal(f->o->stream_purge(f->p, OLD_MS + 1000, &purged), 0);
+	assert_true(purged >= 3);
+	if (f->fresh)
+		assert_int_equal(purged, 3);
+	assert_int_equal(f->o->stream_purge(f->p, OLD_MS + 1000, &purged), 0);
+	if (f->fresh)
+		assert_int_equal(purged, 0);
+	assert_int_equal(f->o->stream_list(f->p, true, &v, &n), 0);
+	assert_int_equal(find(v, n, old_live.id), -1);
+	sc_stream_recs_free(v, n);
+	assert_int_equal(f->o->stream_get(f->p, recent.id, &got), 0);
+	free(got.destination_sealed);
+}
+
 static void remove_tree(const char *dir)
 {
 	char path[512];
@@ -493,6 +672,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlock_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_list_ignores_finished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_index_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),

@@ -45,5 +45,6 @@ void test_second_open_refused(void **state);
 void test_open_errors(void **state);
 void test_names_and_keys(void **state);
 void test_lock_race(void **state);
+void test_active_index_upgrade(void **state);
 
 #endif
