@@ -23,6 +23,21 @@
  *    about to be, handed to another instance under a higher fence) and is
  *    reported stopped once the scaler answers again.
  *  - SIGTERM stops every capture, reports them, and exits 0.
+ *  - Scaler replicas (--scaler A,B): heartbeats go to the one that last
+ *    answered 200. A connection error, a timeout, a 5xx (a standby replica
+ *    answers 503) or a reply that is not a heartbeat reply moves on to the
+ *    next URL at once, at most one pass over the list per heartbeat
+ *    interval. A 4xx (a refused token) moves nowhere: every replica would
+ *    say the same. Self-fencing counts from the last 200 of any of them.
+ *    While a replica answers 503 (standing by: no leader in its view, a
+ *    failover under way) the agent waits one more lease before it fences:
+ *    a new leader takes about a lease to take over and then gives agents
+ *    one lease to find it (engine.c), so fencing at one lease would stop
+ *    every capture on every scaler failover. The relay's fencing tokens
+ *    still refuse a stale publisher meanwhile.
+ *  - A capture's state change (started, live, exited, stopped) is sent at
+ *    once rather than at the next tick, at most one such extra heartbeat
+ *    per URGENT_GAP_MS, and only while the scaler answers.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -47,18 +62,21 @@
 #include "log.h"
 #include "url.h"
 
-#define MAX_SLOTS   64
-#define MAX_ENTRIES 64 /* what the scaler takes in one heartbeat */
-#define REPLY_MAX   (256 * 1024)
+#define MAX_SLOTS     64
+#define MAX_ENTRIES   64 /* what the scaler takes in one heartbeat */
+#define REPLY_MAX     (256 * 1024)
+#define MAX_SCALERS   8
+#define URL_MAX	      1024
+#define URGENT_GAP_MS 200 /* between a heartbeat and an extra one for a state change */
 
 /* options */
-static char *scaler_url, *instance_id, *token_file, *capture_cmd, *bind_address, *log_dir,
-	*log_level;
+static sc_strlist scaler_opt;
+static char *instance_id, *token_file, *capture_cmd, *bind_address, *log_dir, *log_level;
 static int64_t slots = 1, status_base_port, interval_ms = 2000;
 
 static const sc_option options[] = {
-	{"scaler", 0, SC_OPT_STRING, &scaler_url, "URL",
-	 "the scaler's API, e.g. http://10.0.0.5:8090"},
+	{"scaler", 0, SC_OPT_LIST, &scaler_opt, "URL[,URL...]",
+	 "the scaler's API, e.g. http://10.0.0.5:8090; replicas: a comma list or repeat it"},
 	{"instance-id", 0, SC_OPT_STRING, &instance_id, "ID", "this machine's id at the scaler"},
 	{"slots", 0, SC_OPT_INT, &slots, "N", "captures this machine runs at once", 1, MAX_SLOTS},
 	{"token-file", 0, SC_OPT_STRING, &token_file, "FILE",
@@ -82,7 +100,9 @@ static const sc_config_spec spec = {
 		"Runs on a capture machine: heartbeats to stagecast-scaler, starts one\n"
 		"stagecast-capture per assignment, reports their state, stops them on command,\n"
 		"restarts crashed ones, and stops them all by itself when it has lost the scaler\n"
-		"for longer than the lease (self-fencing).",
+		"for longer than the lease (self-fencing).\n"
+		"With scaler replicas (--scaler A,B) it heartbeats to the one that answers and\n"
+		"moves on at once when that one fails, times out or stands by (5xx).",
 	.epilog = "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 bad options.",
 	.options = options,
 	.n_options = sizeof(options) / sizeof(options[0]),
@@ -92,9 +112,16 @@ static const sc_config_spec spec = {
 static sc_agent_capture caps[MAX_ENTRIES];
 static CURL *hb_curl, *st_curl;
 static struct curl_slist *hb_headers;
-static char hb_url[1100], auth_header[600];
+static char auth_header[600], scalers_desc[MAX_SCALERS * (URL_MAX + 2)];
+static char hb_urls[MAX_SCALERS][URL_MAX + 32];
+static bool down_logged[MAX_SCALERS]; /* its failure was logged since the last 200 */
+static size_t n_scalers, cur;	      /* cur: where the next heartbeat goes */
+static long ok_scaler = -1;	      /* the last one that answered 200 */
 static int64_t lease_ms, last_ok_ms, fenced_logged;
-static bool draining, shutting_down, scaler_down_logged;
+static int64_t next_hb, last_hb_at, pass_start; /* monotonic ms */
+static size_t pass_fails;			/* failed tries in this pass */
+static bool last_hb_ok, draining, shutting_down;
+static bool standby_seen; /* a replica answered 503 since the last 200 */
 
 /* Two entries a slot: one running, one finished but not yet reported (or
  * being replaced by a higher fence). */
@@ -141,6 +168,7 @@ static json_t *build_report(void)
 		if (!c->used)
 			continue;
 		c->sent_terminal = sc_agent_cap_terminal(c);
+		c->dirty = false;
 		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s}", "stream", c->stream,
 						      "fence", (json_int_t)c->fence, "state",
 						      sc_agent_cap_state_names[c->state], "reason",
@@ -194,8 +222,23 @@ static void take_assignment(json_t *a)
 		return;
 	}
 	uint64_t fence = (uint64_t)json_integer_value(jf);
-	if (find(stream, fence, false))
-		return; /* known: running, restarting or finished */
+	sc_agent_capture *known = find(stream, fence, false);
+	if (known) { /* running, restarting or finished */
+		/*
+		 * Every reply carries a freshly signed token: a capture that
+		 * restarts after its first token expired (exit 7 when the
+		 * relay refuses it) comes back with the newest one.
+		 */
+		char *output = opt_strdup(a, "output");
+		if (output && known->output && strcmp(output, known->output)) {
+			explicit_bzero(known->output, strlen(known->output));
+			free(known->output);
+			known->output = output;
+			output = NULL;
+		}
+		free(output);
+		return;
+	}
 	if (draining || shutting_down) {
 		static char refused[128]; /* say it once, not every heartbeat */
 		if (strcmp(refused, stream))
@@ -301,7 +344,11 @@ static void take_reply(json_t *r)
 	}
 }
 
-static void heartbeat(void)
+/* One heartbeat to scaler i. 0: it answered 200 with a heartbeat reply;
+ * -EAGAIN: try another replica (no connection, timeout, 5xx, not a reply);
+ * -EACCES: a 4xx, which another replica would repeat. Logs a failure once
+ * per scaler until one answers. */
+static int heartbeat_to(size_t i)
 {
 	json_t *report = build_report();
 	size_t len = 0;
@@ -309,45 +356,101 @@ static void heartbeat(void)
 	sc_buf reply;
 	long code = 0;
 	char errbuf[CURL_ERROR_SIZE] = "";
+	int ret = -EAGAIN;
 
 	json_decref(report);
 	if (!body)
-		return;
+		return -ENOMEM;
 	sc_buf_init(&reply, REPLY_MAX);
+	curl_easy_setopt(hb_curl, CURLOPT_URL, hb_urls[i]);
 	curl_easy_setopt(hb_curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(hb_curl, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(hb_curl, CURLOPT_WRITEDATA, &reply);
 	curl_easy_setopt(hb_curl, CURLOPT_ERRORBUFFER, errbuf);
 	CURLcode rc = curl_easy_perform(hb_curl);
+	curl_easy_setopt(hb_curl, CURLOPT_ERRORBUFFER, NULL);
 	free(body);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(hb_curl, CURLINFO_RESPONSE_CODE, &code);
 	json_t *r =
 		rc == CURLE_OK ? json_loadb((const char *)reply.data, reply.len, 0, NULL) : NULL;
 	if (rc == CURLE_OK && code == 200 && json_is_object(r)) {
-		if (scaler_down_logged)
+		if (ok_scaler >= 0 && (size_t)ok_scaler != i)
+			sc_log_info(NULL, "heartbeats go to %s now (was %s)", hb_urls[i],
+				    hb_urls[ok_scaler]);
+		else if (down_logged[i])
 			sc_log_info(NULL, "the scaler answers again");
-		scaler_down_logged = false;
+		else if (ok_scaler < 0 && n_scalers > 1)
+			sc_log_info(NULL, "heartbeats go to %s", hb_urls[i]);
+		memset(down_logged, 0, sizeof(down_logged));
+		ok_scaler = (long)i;
 		fenced_logged = 0;
 		last_ok_ms = sc_agent_now_ms();
+		standby_seen = false;
 		take_reply(r);
-	} else if (!scaler_down_logged) {
+		ret = 0;
+	} else {
 		const char *msg = json_string_value(json_object_get(r, "error"));
-		if (rc != CURLE_OK)
-			sc_log_warn(NULL, "heartbeat to %s failed: %s", hb_url,
+		if (rc == CURLE_OK && code >= 400 && code < 500)
+			ret = -EACCES;
+		if (rc == CURLE_OK && code == 503)
+			standby_seen = true;
+		if (down_logged[i]) {
+			/* said once already */
+		} else if (rc != CURLE_OK) {
+			sc_log_warn(NULL, "heartbeat to %s failed: %s", hb_urls[i],
 				    errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		else if (code == 401 || code == 403)
+		} else if (code == 401 || code == 403) {
 			sc_log_error(
 				NULL,
 				"the scaler refused our token (HTTP %ld%s%s): check --token-file",
 				code, msg ? ": " : "", msg ? msg : "");
-		else
-			sc_log_warn(NULL, "heartbeat to %s: HTTP %ld%s%s", hb_url, code,
+		} else {
+			sc_log_warn(NULL, "heartbeat to %s: HTTP %ld%s%s", hb_urls[i], code,
 				    msg ? ": " : "", msg ? msg : " (not a heartbeat reply)");
-		scaler_down_logged = true;
+		}
+		down_logged[i] = true;
 	}
 	json_decref(r);
 	sc_buf_free(&reply);
+	return ret;
+}
+
+/* One heartbeat to the current scaler, and when the next one is due. On a
+ * failure the next replica is tried at once (next loop turn), until a pass
+ * over the list has failed; the next pass starts an interval after this
+ * one did. */
+static void heartbeat(void)
+{
+	int64_t t0 = sc_agent_now_ms();
+	int rc = heartbeat_to(cur);
+	int64_t t1 = sc_agent_now_ms();
+
+	last_hb_at = t1;
+	last_hb_ok = rc == 0;
+	if (rc != -EAGAIN || n_scalers == 1) {
+		pass_fails = 0;
+		next_hb = t1 + interval_ms;
+		return;
+	}
+	if (!pass_fails)
+		pass_start = t0;
+	cur = (cur + 1) % n_scalers;
+	if (++pass_fails < n_scalers) {
+		next_hb = t1;
+		return;
+	}
+	pass_fails = 0;
+	next_hb = pass_start + interval_ms > t1 ? pass_start + interval_ms : t1;
+}
+
+/* A capture changed state since the last heartbeat body. */
+static bool any_dirty(void)
+{
+	for (size_t i = 0; i < n_caps(); i++)
+		if (caps[i].used && caps[i].dirty)
+			return true;
+	return false;
 }
 
 /* ---- setup */
@@ -387,6 +490,43 @@ static char *default_capture_cmd(void)
 	return strdup("stagecast-capture");
 }
 
+/* Append the comma-separated scaler URLs in list to hb_urls. */
+static int add_scalers(const char *list, char *err, size_t errlen)
+{
+	const char *p = list;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		const char *u = p;
+		size_t n = len;
+		p += len + (p[len] == ',');
+		while (n && (*u == ' ' || *u == '\t'))
+			u++, n--;
+		while (n && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+			n--;
+		if (!n)
+			continue;
+		if ((n < 8 || strncmp(u, "http://", 7)) && (n < 9 || strncmp(u, "https://", 8))) {
+			snprintf(err, errlen, "--scaler: want http(s)://HOST:PORT, got \"%.*s\"",
+				 (int)(n < 200 ? n : 200), u);
+			return -EINVAL;
+		}
+		if (n >= URL_MAX || n_scalers == MAX_SCALERS) {
+			snprintf(err, errlen, "--scaler: at most %d URLs of %d characters",
+				 MAX_SCALERS, URL_MAX - 1);
+			return -EINVAL;
+		}
+		while (n > 8 && u[n - 1] == '/')
+			n--;
+		snprintf(hb_urls[n_scalers], sizeof(hb_urls[0]), "%.*s/v1/agent/heartbeat", (int)n,
+			 u);
+		size_t dl = strlen(scalers_desc);
+		snprintf(scalers_desc + dl, sizeof(scalers_desc) - dl, "%s%.*s", dl ? ", " : "",
+			 (int)n, u);
+		n_scalers++;
+	}
+	return 0;
+}
+
 static int setup(int argc, char **argv, int *ret_sfd)
 {
 	char err[512], token[512];
@@ -404,13 +544,11 @@ static int setup(int argc, char **argv, int *ret_sfd)
 		goto usage;
 	}
 	sc_log_set_level(lvl);
-	if (!scaler_url || !instance_id) {
+	for (size_t i = 0; i < scaler_opt.n; i++)
+		if (add_scalers(scaler_opt.v[i], err, sizeof(err)) < 0)
+			goto usage;
+	if (!n_scalers || !instance_id) {
 		snprintf(err, sizeof(err), "--scaler and --instance-id are required");
-		goto usage;
-	}
-	if (strncmp(scaler_url, "http://", 7) && strncmp(scaler_url, "https://", 8)) {
-		snprintf(err, sizeof(err), "--scaler: want http(s)://HOST:PORT, got \"%s\"",
-			 scaler_url);
 		goto usage;
 	}
 	if (!instance_id[0] || strlen(instance_id) >= 64) {
@@ -427,10 +565,6 @@ static int setup(int argc, char **argv, int *ret_sfd)
 	}
 	if (!capture_cmd)
 		capture_cmd = default_capture_cmd();
-	size_t ulen = strlen(scaler_url);
-	while (ulen > 8 && scaler_url[ulen - 1] == '/')
-		ulen--;
-	snprintf(hb_url, sizeof(hb_url), "%.*s/v1/agent/heartbeat", (int)ulen, scaler_url);
 	if (token_file) {
 		rc = read_token(token_file, token, sizeof(token));
 		if (rc < 0) {
@@ -451,7 +585,6 @@ static int setup(int argc, char **argv, int *ret_sfd)
 	if (auth_header[0])
 		hb_headers = curl_slist_append(hb_headers, auth_header);
 	long to = interval_ms < 1500 ? (long)interval_ms : 1500;
-	curl_easy_setopt(hb_curl, CURLOPT_URL, hb_url);
 	curl_easy_setopt(hb_curl, CURLOPT_HTTPHEADER, hb_headers);
 	curl_easy_setopt(hb_curl, CURLOPT_TIMEOUT_MS, to);
 	curl_easy_setopt(hb_curl, CURLOPT_CONNECTTIMEOUT_MS, to);
@@ -490,14 +623,21 @@ static bool any_running(void)
 	return false;
 }
 
+/* How long without a 200 before the captures stop; 0: no lease yet. */
+static int64_t fence_after_ms(void)
+{
+	return standby_seen ? 2 * lease_ms : lease_ms;
+}
+
 static void self_fence(int64_t now)
 {
-	if (!lease_ms || now - last_ok_ms <= lease_ms)
+	if (!lease_ms || now - last_ok_ms <= fence_after_ms())
 		return;
-	char why[128];
+	char why[160];
 	snprintf(why, sizeof(why),
-		 "self-fenced: no heartbeat reply for %" PRId64 " ms (lease %" PRId64 " ms)",
-		 now - last_ok_ms, lease_ms);
+		 "self-fenced: no heartbeat reply for %" PRId64 " ms (lease %" PRId64 " ms%s)",
+		 now - last_ok_ms, lease_ms,
+		 standby_seen ? ", and one more while a scaler stood by" : "");
 	bool any = false;
 	for (size_t i = 0; i < n_caps(); i++) {
 		if (caps[i].used && !sc_agent_cap_terminal(&caps[i]) && !caps[i].stop_wanted) {
@@ -535,21 +675,22 @@ static void on_signals(int sfd)
 
 static void run(int sfd)
 {
-	int64_t next_hb = 0;
 	struct pollfd pfd[1 + MAX_ENTRIES];
 	sc_agent_capture *owner[1 + MAX_ENTRIES];
 
-	sc_log_info(NULL, "instance %s, %d slot(s), scaler %s, capture %s", instance_id, (int)slots,
-		    scaler_url, capture_cmd);
+	sc_log_info(NULL, "instance %s, %d slot(s), scaler%s %s, capture %s", instance_id,
+		    (int)slots, n_scalers > 1 ? "s" : "", scalers_desc, capture_cmd);
 	while (!shutting_down || any_running()) {
 		int64_t now = sc_agent_now_ms();
-		if (now >= next_hb) {
+		bool urgent = last_hb_ok && any_dirty();
+		if (now >= next_hb || (urgent && now >= last_hb_at + URGENT_GAP_MS)) {
 			heartbeat();
 			now = sc_agent_now_ms();
-			next_hb = now + interval_ms;
 		}
 		self_fence(now);
 		int64_t wake = next_hb;
+		if (last_hb_ok && any_dirty() && last_hb_at + URGENT_GAP_MS < wake)
+			wake = last_hb_at + URGENT_GAP_MS;
 		for (size_t i = 0; i < n_caps(); i++) {
 			sc_agent_capture *c = &caps[i];
 			if (!c->used)
@@ -576,8 +717,8 @@ static void run(int sfd)
 			if (c->pid && c->state == AGENT_CAP_STARTING && c->next_status_at < wake)
 				wake = c->next_status_at;
 		}
-		if (lease_ms && any_running() && last_ok_ms + lease_ms + 1 < wake)
-			wake = last_ok_ms + lease_ms + 1;
+		if (lease_ms && any_running() && last_ok_ms + fence_after_ms() + 1 < wake)
+			wake = last_ok_ms + fence_after_ms() + 1;
 		now = sc_agent_now_ms();
 		int timeout = wake <= now ? 0 : (int)(wake - now > 250 ? 250 : wake - now);
 
@@ -600,9 +741,10 @@ static void run(int sfd)
 		if (pfd[0].revents)
 			on_signals(sfd);
 	}
-	/* Tell the scaler they are stopped; best effort. */
-	if (shutting_down)
-		heartbeat();
+	/* Tell the scaler they are stopped; best effort, each replica once. */
+	for (size_t i = 0; shutting_down && i < n_scalers; i++)
+		if (heartbeat_to((cur + i) % n_scalers) != -EAGAIN)
+			break;
 }
 
 int main(int argc, char **argv)

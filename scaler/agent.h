@@ -46,6 +46,7 @@ typedef struct {
 	char stop_why[128];
 	bool sent_terminal; /* in the body of the heartbeat in flight */
 	bool reported;	    /* a heartbeat carried the terminal state */
+	bool dirty;	    /* state or reason set since the last heartbeat body */
 } sc_agent_capture;
 
 typedef struct {
@@ -60,6 +61,8 @@ int64_t sc_agent_now_ms(void); /* monotonic */
 bool sc_agent_cap_terminal(const sc_agent_capture *c); /* stopped or failed */
 /* Free and zero an entry (not a running one: its pid would be forgotten). */
 void sc_agent_cap_clear(sc_agent_capture *c);
+/* Set state and reason and mark the entry dirty: the agent tells the
+ * scaler soon, without waiting for the next regular heartbeat. */
 void sc_agent_cap_set(sc_agent_capture *c, sc_agent_cap_state st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* fork/exec the capture in its own process group; on failure a restart is

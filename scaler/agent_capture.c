@@ -9,6 +9,9 @@
  * options), 3 (no such room), 4 (denied) and 126/127 (cannot run it) are
  * "failed", for good; anything else, signals included, restarts with
  * backoff (1 s doubling to 30 s, back to 1 s after a minute of running).
+ * A restart takes the newest output URL the scaler sent, so 7 (the relay
+ * refused the token, e.g. expired) comes back with a fresh token while
+ * the assignment stands.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +136,7 @@ void sc_agent_cap_set(sc_agent_capture *c, sc_agent_cap_state st, const char *fm
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 	va_end(ap);
 	c->state = st;
+	c->dirty = true;
 }
 
 void sc_agent_cap_spawn(sc_agent_capture *c, const sc_agent_cap_spawn_cfg *cfg)
@@ -265,6 +269,8 @@ static const char *exit_meaning(int code)
 		return "the conference server cannot be reached";
 	case 6:
 		return "the conference server said something unusable";
+	case 7:
+		return "the relay refused the publish token (restarts with the newest one)";
 	case 126:
 	case 127:
 		return "cannot run the capture command";

@@ -16,6 +16,10 @@ Every request lands in .requests as a Request (method, path, headers,
 body, json). .down() closes the listening socket (clients get "connection
 refused") and .up() opens it again on the same port. With token set, every
 request must carry "Authorization: Bearer TOKEN" (else 401).
+
+With heartbeat_status set to something other than 200 (503: a standby
+replica), heartbeats are answered with that status and an error; their
+arrival times land in .refused, and nothing in .heartbeats.
 """
 
 import http.server
@@ -53,6 +57,8 @@ class FakeScaler:
         self.lock = threading.Lock()
         self.requests = []
         self.heartbeats = []  # (time the reply went out, request body)
+        self.heartbeat_status = 200
+        self.refused = []  # times of heartbeats answered with heartbeat_status != 200
         self.assignments = []
         self.stop = []
         self.drain = False
@@ -105,6 +111,14 @@ class FakeScaler:
         with self.lock:
             return [b for (at, b) in self.heartbeats if at >= t]
 
+    def heartbeat_times(self, since=0):
+        with self.lock:
+            return [at for (at, _) in self.heartbeats if at >= since]
+
+    def refused_since(self, t):
+        with self.lock:
+            return [at for at in self.refused if at >= t]
+
     def reported(self, stream, since=0):
         """The states the agent reported for stream since time since."""
         out = []
@@ -127,6 +141,10 @@ class FakeScaler:
             if not isinstance(req.json, dict) or 'instance' not in req.json:
                 return 400, {'error': 'body must be a heartbeat'}
             with self.lock:
+                if self.heartbeat_status != 200:
+                    self.refused.append(time.time())
+                    return self.heartbeat_status, {
+                        'error': 'this scaler is standing by (another one leads); retry'}
                 self.heartbeats.append((time.time(), req.json))
                 return 200, {'lease_ms': self.lease_ms, 'assignments': list(self.assignments),
                              'stop': list(self.stop), 'drain': self.drain}

@@ -11,14 +11,33 @@ records its argv and signals and serves a /v1/status that turns
  - an assignment starts a capture with the right argv (conference, output,
    profile, layout, bind address, a loopback status address);
  - it is reported starting, then live once its status says connected;
- - a crash (exit 1) is restarted while the assignment stands; a room error
+ - a crash (exit 1) is restarted while the assignment stands; a refused
+   token (exit 7) too, with the newest token the scaler sent; a room error
    (exit 3) is reported failed and not restarted;
  - a stop command sends SIGTERM and the capture is reported stopped;
  - drain: a new assignment is not taken;
  - self-fencing: with the scaler gone for longer than the lease the
    capture gets SIGTERM within lease + 2 s, and is reported stopped once
    the scaler is back;
- - SIGTERM to the agent stops its captures; the agent exits 0.
+ - SIGTERM to the agent stops its captures; the agent exits 0;
+ - state changes are sent at once: the report that a capture started, or
+   stopped after a stop command, reaches the scaler well under one
+   heartbeat interval after the heartbeat that carried the command
+   (measured, logged as START_REPORT / STOP_REPORT).
+
+Then a second agent with two fake scalers (--scaler A,B: replicas behind
+one shared store, both assigning the same stream):
+
+ - it heartbeats to the first and only to it while it answers;
+ - the first answers 503 (standing by): the agent moves to the second at
+   once (logged as MOVE), sticks with it, and its capture keeps running;
+ - the second stops listening, the first leads again: the agent moves back,
+   the capture still the same process;
+ - the first fails (500) while the second is still gone: one pass over
+   the list per interval (no spinning), and self-fencing after the lease
+   counted from the last 200 of either; reported stopped to whichever
+   answers again. (A 503 "standing by" would add one lease for a scaler
+   failover: test_scaler_etcd.py runs a real agent through one.)
 """
 
 import json
@@ -33,6 +52,7 @@ sys.path.insert(0, h.HERE)
 import fake_scaler  # noqa: E402
 
 LEASE_MS = 3000
+INTERVAL = 2.0  # the agent's default --heartbeat-interval
 TOKEN = 'agent-token-for-tests'
 
 
@@ -77,6 +97,29 @@ def forgotten(fake, stream, since):
     return hbs and all(c.get('stream') != stream for c in hbs[-1].get('captures') or [])
 
 
+def first_report(fake, stream, since, state):
+    """Arrival time of the first heartbeat since since reporting stream in state."""
+    with fake.lock:
+        hbs = [(at, b) for (at, b) in fake.heartbeats if at >= since]
+    for at, body in hbs:
+        if any(c.get('stream') == stream and c.get('state') == state
+               for c in (body or {}).get('captures') or []):
+            return at
+    return None
+
+
+def report_lag(t, fake, stream, since, state, what):
+    """Seconds from the heartbeat whose reply carried a command (the first
+    since since) to the first one reporting stream in state."""
+    carried = fake.heartbeat_times(since)[0]
+    got = first_report(fake, stream, since, state)
+    lag = got - carried
+    h.log('%s %s reported %s %.3f s after the heartbeat that carried the command '
+          '(interval %.1f s)' % (what, stream, state, lag, INTERVAL))
+    t.check(lag < INTERVAL / 2, '%s reported at once, not at the next tick' % state,
+            '%.3f s' % lag)
+
+
 def main(t):
     fake = fake_scaler.FakeScaler(lease_ms=LEASE_MS, token=TOKEN).up()
     cap_dir = t.path('captures')
@@ -93,6 +136,13 @@ def main(t):
     t.check('--scaler' in err, 'the message names the missing flag', err)
     code, out, _ = h.run_tool([agent_binary(), '--help'], timeout=10)
     t.check(code == 0 and '--instance-id' in out, '--help')
+    code, _, err = h.run_tool([agent_binary(), '--instance-id', 'x', '--scaler',
+                               'http://127.0.0.1:1, ftp://127.0.0.1:2'], timeout=10)
+    t.check(code == 2 and 'ftp://127.0.0.1:2' in err, 'a bad URL in a --scaler list', err)
+    code, _, err = h.run_tool([agent_binary(), '--instance-id', 'x', '--scaler',
+                               'http://127.0.0.1:1', '--scaler', 'ftp://127.0.0.1:3'],
+                              timeout=10)
+    t.check(code == 2 and 'ftp://127.0.0.1:3' in err, '--scaler repeated: each is read', err)
 
     agent = h.Proc(t, 'agent', [agent_binary(), '--scaler', fake.url + '/', '--instance-id',
                                 'test-1', '--slots', '2', '--token-file', token_file,
@@ -111,6 +161,7 @@ def main(t):
 
     # ---- an assignment starts a capture with the right argv; starting -> live
     a = assignment('st-aaaa', 'k1-a', 7)
+    assigned_at = time.time()
     fake.assignments = [a]
     start = t.wait('capture k1-a started', lambda: events.of('k1-a', 'start'), 5)[0]
     argv = start['argv']
@@ -121,6 +172,7 @@ def main(t):
     t.check(status.startswith('127.0.0.1:'), 'status on loopback', status)
     t.wait('k1-a reported starting', lambda: (state_of(fake, 'st-aaaa') or {}).get('state') ==
            'starting', 5)
+    report_lag(t, fake, 'st-aaaa', assigned_at, 'starting', 'START_REPORT')
     rep = t.wait('k1-a reported live', lambda: (state_of(fake, 'st-aaaa') or {}).get('state') ==
                  'live' and state_of(fake, 'st-aaaa'), 8)
     t.equal(rep['fence'], 7, 'reported fence')
@@ -135,6 +187,28 @@ def main(t):
     since = time.time()
     t.wait('k1-a live again', lambda: (state_of(fake, 'st-aaaa', since) or {}).get(
         'state') == 'live', 10)
+
+    # ---- a token the relay refused for good (exit 7) restarts with the
+    # newest token the scaler sent (the scaler signs a fresh one into every
+    # reply; the first may have expired)
+    fresh = dict(a, output=a['output'].replace('.1999999999.', '.2999999999.'))
+    t_fresh = time.time()
+    fake.assignments = [fresh]
+    t.wait('a heartbeat reply carried the fresh token',
+           lambda: len(fake.heartbeats_since(t_fresh)) >= 2, 8)
+    n_starts = len(events.of('k1-a', 'start'))
+    with open(os.path.join(cap_dir, 'k1-a.exit'), 'w') as f:
+        f.write('7')
+    t.wait('k1-a restarted after exit 7', lambda: len(events.of('k1-a', 'start')) > n_starts, 8)
+    argv = events.of('k1-a', 'start')[-1]['argv']
+    t.equal(argv[argv.index('--output') + 1], fresh['output'],
+            'the restart publishes with the newest token')
+    t.check([c for c in fake.reported('st-aaaa') if 'exit 7' in (c.get('reason') or '')],
+            'exit 7 reported with its meaning', fake.reported('st-aaaa')[-3:])
+    a = fresh
+    since = time.time()
+    t.wait('k1-a live again after exit 7', lambda: (state_of(fake, 'st-aaaa', since) or {})
+           .get('state') == 'live', 10)
 
     # ---- a room error is not restarted
     b = assignment('st-bbbb', 'k1-b', 3)
@@ -155,12 +229,14 @@ def main(t):
     # ---- stop command: SIGTERM, reported stopped
     pid_a = events.of('k1-a', 'start')[-1]['pid']
     fake.assignments = []
+    stop_at = time.time()
     fake.stop = ['st-aaaa']
     t.wait('k1-a got SIGTERM', lambda: [e for e in events.of('k1-a', 'sigterm')
                                         if e['pid'] == pid_a], 5)
     rep = t.wait('k1-a reported stopped', lambda: (state_of(fake, 'st-aaaa') or {}).get(
         'state') == 'stopped' and state_of(fake, 'st-aaaa'), 5)
     t.check('request' in rep['reason'], 'the reason says why', rep['reason'])
+    report_lag(t, fake, 'st-aaaa', stop_at, 'stopped', 'STOP_REPORT')
     fake.stop = []
     since = time.time()
     t.wait('stopped k1-a forgotten', lambda: forgotten(fake, 'st-aaaa', since), 6)
@@ -207,6 +283,100 @@ def main(t):
     t.equal((state_of(fake, 'st-eeee', stopping) or {}).get('state'), 'stopped',
             'the last heartbeat reports k1-e stopped')
     t.check(not _alive(events.of('k1-e', 'start')[-1]['pid']), 'no capture left running')
+    fake.down()
+
+    part_replicas(t, events, cap_dir, token_file, fake_cap)
+
+
+def part_replicas(t, events, cap_dir, token_file, fake_cap):
+    fa = fake_scaler.FakeScaler(lease_ms=LEASE_MS, token=TOKEN).up()
+    fb = fake_scaler.FakeScaler(lease_ms=LEASE_MS, token=TOKEN).up()
+    a = assignment('st-ffff', 'k1-f', 21)
+    fa.assignments = [a]  # one shared store behind both replicas
+    fb.assignments = [a]
+    agent = h.Proc(t, 'agent-2', [agent_binary(), '--scaler', '%s/, %s' % (fa.url, fb.url),
+                                  '--instance-id', 'test-2', '--token-file', token_file,
+                                  '--capture-cmd', fake_cap],
+                   env={'FAKE_CAPTURE_DIR': cap_dir, 'FAKE_CAPTURE_CONNECT_AFTER': '1'})
+    agent.must_live = True
+
+    def state(fake):
+        return (state_of(fake, 'st-ffff') or {}).get('state')
+
+    def capture_undisturbed(what):
+        starts = events.of('k1-f', 'start')
+        t.check(len(starts) == 1 and not events.of('k1-f', 'sigterm') and
+                _alive(starts[0]['pid']), 'the capture keeps running (%s)' % what,
+                events.of('k1-f'))
+
+    t.wait('k1-f live through the first scaler', lambda: state(fa) == 'live', 10)
+    t.equal((fb.heartbeat_times(), fb.refused), ([], []),
+            'the second scaler hears nothing while the first answers')
+
+    # The first stands by: 503. The agent moves to the second at once.
+    t503 = time.time()
+    fa.heartbeat_status = 503
+    refused = t.wait('a heartbeat refused by the first', lambda: fa.refused_since(t503),
+                     INTERVAL + 2)[0]
+    moved = t.wait('heartbeats reach the second', lambda: fb.heartbeat_times(), 4)[0]
+    h.log('MOVE first scaler 503 -> second answered %.3f s later' % (moved - refused))
+    t.check(moved - refused < 0.5, 'moved at once, not an interval later',
+            '%.3f s' % (moved - refused))
+    quiet = time.time()
+    time.sleep(2 * INTERVAL + 0.5)
+    t.equal(len(fa.refused_since(t503)), 1, 'it sticks with the second (one 503 in all)')
+    n = len(fb.heartbeat_times(quiet))
+    t.check(2 <= n <= 4, 'heartbeats every interval to the second, no more', n)
+    t.equal(state(fb), 'live', 'the capture is reported live to the second')
+    capture_undisturbed('moved on a 503')
+
+    # The second goes away, the first leads again: back to the first.
+    fa.heartbeat_status = 200
+    gone = time.time()
+    fb.down()
+    last_b = fb.heartbeat_times()[-1]
+    back = t.wait('heartbeats reach the first again', lambda: fa.heartbeat_times(gone),
+                  INTERVAL + 3)[0]
+    h.log('MOVE second scaler gone -> first answered %.3f s after the last heartbeat to the '
+          'second' % (back - last_b))
+    t.check(back - last_b < INTERVAL + 0.5, 'moved back within an interval',
+            '%.3f s' % (back - last_b))
+    t.wait('the capture reported live to the first again', lambda: state_of(
+        fa, 'st-ffff', gone), 4)
+    capture_undisturbed('the second gone')
+
+    # The first fails too (500: broken, not standing by), the second still
+    # gone: one pass per interval; self-fenced a lease after the last 200.
+    fa.heartbeat_status = 500
+    both = time.time()
+    last_ok = max(fa.heartbeat_times() + fb.heartbeat_times())
+    term = t.wait('k1-f got SIGTERM (self-fenced)', lambda: events.of('k1-f', 'sigterm'),
+                  LEASE_MS / 1000 + 6)[0]
+    delay = term['t'] - last_ok
+    t.check(LEASE_MS / 1000 - 0.5 <= delay <= LEASE_MS / 1000 + 2,
+            'fenced within lease + 2 s of the last 200 from either scaler', '%.2f s' % delay)
+    tries = len(fa.refused_since(both))
+    span = term['t'] - both
+    h.log('first 500, second gone: %d heartbeats to the first in %.2f s before self-fencing'
+          % (tries, span))
+    t.check(1 <= tries <= span / INTERVAL + 2, 'no spinning: one pass over the list per '
+            'interval', '%d tries in %.2f s' % (tries, span))
+
+    # The second leads: it hears that the capture stopped.
+    fa.assignments = []
+    fb.assignments = []
+    again = time.time()
+    fb.up()
+    rep = t.wait('k1-f reported stopped to the second', lambda: state_of(fb, 'st-ffff', again),
+                 INTERVAL + 4)
+    t.equal(rep['state'], 'stopped', 'state after self-fencing')
+    t.check('fence' in rep['reason'], 'the reason says self-fenced', rep['reason'])
+
+    agent.must_live = False
+    agent.send_signal(signal.SIGTERM)
+    t.equal(agent.wait(12), 0, 'agent-2 exit status after SIGTERM')
+    fa.down()
+    fb.down()
 
 
 def _alive(pid):

@@ -15,12 +15,16 @@ the shared store. There is no redirect or proxy to the leader.
    (measured, logged as FAILOVER); the stream is still listed, a start for
    the held destination still 409s with the same holder, a new start gets
    a higher fence, and the instance's streams fail over to another agent
-   under higher fences.
+   under higher fences. A real stagecast-agent (--scaler A,B, fake
+   captures) runs a stream of its own through the kill: it finds the new
+   leader by itself, its capture keeps running (same process, never
+   signalled) and its stream keeps its fence.
 3. SIGKILL the etcd leader node: locks stay exclusive (the held destination
    409s, a new destination 201s under a higher fence), the scaler keeps
    leading, and etcd's lock keys each name one live stream.
 
-Needs STAGECAST_SCALER and etcd (exit 77 without).
+Needs STAGECAST_SCALER and etcd (exit 77 without); the real agent also
+needs STAGECAST_AGENT (else that part is left out, and logged).
 """
 
 import http.client
@@ -95,6 +99,49 @@ class Front:
         if isinstance(last, h.Response):
             return last
         raise h.Failure('no replica takes the heartbeat: %r' % (last,))
+
+
+class RealAgent:
+    """stagecast-agent with every replica's URL, running fake_capture.py."""
+
+    def __init__(self, t, replicas, tokens, instance='real-1'):
+        self.t = t
+        self.instance = instance
+        self.exe = os.environ.get('STAGECAST_AGENT') or os.path.join(
+            h.BUILD_DIR, 'scaler', 'stagecast-agent')
+        self.dir = t.path('%s-captures' % instance)
+        self.token_file = t.path('%s.token' % instance)
+        self.urls = ','.join('http://%s:%d' % (sc.LOOPBACK, s.port) for s in replicas)
+        self.tokens = tokens
+        self.proc = None
+
+    def available(self):
+        return os.access(self.exe, os.X_OK)
+
+    def start(self):
+        os.mkdir(self.dir)
+        with open(self.token_file, 'w') as f:
+            f.write(self.tokens.agent + '\n')
+        self.proc = h.Proc(self.t, self.instance, [
+            self.exe, '--scaler', self.urls, '--instance-id', self.instance, '--slots', '1',
+            '--token-file', self.token_file, '--heartbeat-interval', '500ms',
+            '--capture-cmd', os.path.join(h.HERE, 'fake_capture.py')],
+            env={'FAKE_CAPTURE_DIR': self.dir, 'FAKE_CAPTURE_CONNECT_AFTER': '0.5'})
+        self.proc.must_live = True
+        return self
+
+    def events(self, ev=None):
+        try:
+            with open(os.path.join(self.dir, 'events.jsonl')) as f:
+                evs = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+        return [e for e in evs if ev is None or e['ev'] == ev]
+
+    def stop(self):
+        self.proc.must_live = False
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(15)
 
 
 def leader_of(t, replicas, timeout=15):
@@ -202,6 +249,22 @@ def main(t):
     leader.wait_state(winner['id'], 'live', timeout=15)
     fences = [winner['fence']]
 
+    # A real agent that knows both replicas runs a stream of its own.
+    real = RealAgent(t, replicas, tokens)
+    real_st = None
+    if real.available():
+        real.start()
+        t.wait('the real agent registers', lambda: real.instance in leader.instances(), 10,
+               interval=0.2)
+        r = start_retry(t, leader, 'real-1', 'rtmp://upstream.example/live/etcd-key-real')
+        t.equal(r.status, 201, 'a stream for the real agent')
+        real_st = r.json()
+        fences.append(real_st['fence'])
+        s = leader.wait_state(real_st['id'], 'live', timeout=15)
+        t.equal(s['instance'], real.instance, 'the real agent runs it')
+    else:
+        h.log('STAGECAST_AGENT not built: no real agent in this run')
+
     # 2. SIGKILL the leading scaler
     other = [s for s in replicas if s is not leader][0]
     h.log('SIGKILL the leading scaler %s (pid %d)' % (leader.name, leader.proc.pid))
@@ -238,6 +301,21 @@ def main(t):
     t.check(st['state'] in ('pending', 'assigned', 'live'), 'the stream is still active', st)
     if st.get('fence', 0) > fences[0]:
         fences.append(st['fence'])
+    if real_st:
+        def real_ok():
+            x = new.stream(real_st['id'])
+            return x['state'] == 'live' and x['instance'] == real.instance and x
+        x = t.wait("the real agent's stream is live on the new leader", real_ok, LEASE_S + 5,
+                   interval=0.2)
+        t.equal(x['fence'], real_st['fence'], "the real agent's stream keeps its fence")
+        lost = [e for e in new.events()
+                if e.get('kind') == 'lost' and e.get('subject') == real.instance]
+        t.equal(len(lost), 0, 'the real agent is not declared lost')
+        starts, terms = real.events('start'), real.events('sigterm')
+        h.log('real agent after failover: %d capture start(s), %d SIGTERM(s)'
+              % (len(starts), len(terms)))
+        t.check(len(starts) == 1 and not terms, "the real agent's capture keeps running "
+                '(not self-fenced, not restarted)', real.events())
 
     # The agent goes away: its streams fail over to another one, fences up.
     agent.stop()
@@ -276,10 +354,13 @@ def main(t):
     t.wait('the scaler still leads after the etcd kill', new.leads, 15, interval=0.2)
     held = lock_keys(cluster, ns)
     live = {x['id'] for x in new.streams() if x['state'] not in ('stopped', 'failed')}
-    t.equal(len(held), 6, 'etcd: three streams hold two keys each')
-    t.check(set(held.values()) == {winner['id'], fresh1, fresh2} <= live,
-            'etcd: each lock names a live stream', (held, live))
+    want = {winner['id'], fresh1, fresh2} | ({real_st['id']} if real_st else set())
+    t.equal(len(held), 2 * len(want), 'etcd: %d streams hold two keys each' % len(want))
+    t.check(set(held.values()) == want <= live, 'etcd: each lock names a live stream',
+            (held, live))
     agent2.stop()
+    if real_st:
+        t.equal(real.stop(), 0, 'the real agent exits 0 on SIGTERM')
     h.log('fences in order: %s' % fences)
     a.proc.must_live = False
     b.proc.must_live = False
