@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hls.c - HLS / LL-HLS output of one stream: when to start, cut and restart
- * the fragmented MP4 muxer (hls_mux.c), the segments and parts kept in
- * memory, the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
+ * the fragmented MP4 muxer (hls_mux.c), the segments kept (hls_parts.c),
+ * the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
  *
  * Memory: a segment is only its part blobs (one part without LL-HLS), and
  * a request for it gets them back to back. With a disk folder, the parts
- * of a complete segment are let go once it is older than the last
- * PART_SEGMENTS complete ones (whose parts the playlist lists) and its
- * files are written; it is then served from its file. A segment whose
- * write failed or was dropped is gone from then on (404).
+ * of a complete segment are let go as soon as the loop hears that all its
+ * files are written; the segment and its parts are then served from their
+ * files. Only the open segment, and complete ones whose writes are still
+ * queued or failed, are in memory. A failed write is logged once per
+ * stream; its segment is served from memory until it leaves the window.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
@@ -31,9 +32,10 @@
 
 #include "hls_disk.h"
 #include "hls_mux.h"
+#include "hls_parts.h"
 #include "hls_playlist.h"
+#include "log.h"
 
-#define MAX_PARTS      256  /* per segment; a longer one is cut */
 #define MAX_WRITES     64   /* queued disk writes per stream */
 #define MAX_INITS      8    /* init segments still referenced */
 #define JUMP_BACK_MS   1000 /* a dts this far back restarts the timeline */
@@ -42,20 +44,6 @@
 #define PART_SEGMENTS  3 /* complete segments whose parts are listed */
 
 /* ---- state ---- */
-
-/* Where a file is on disk. */
-enum { DISK_PENDING = 0, DISK_OK = 1, DISK_NONE = -1 };
-
-struct seg {
-	int64_t msn, start, dur, pdt_ms, gen;
-	int disc, complete;
-	int in_memory;	       /* part_blobs held (until let go) */
-	int disk;	       /* MSN.m4s */
-	int pending;	       /* its queued disk writes */
-	sc_hls_pl_part *parts; /* [pcap] each */
-	sc_blob **part_blobs;
-	size_t nparts, pcap;
-};
 
 struct init {
 	int64_t gen;
@@ -81,7 +69,7 @@ struct sc_hls {
 	struct init inits[MAX_INITS];
 	size_t ninits;
 
-	struct seg *segs; /* oldest first; the last one is open if `open` */
+	sc_hls_seg *segs; /* oldest first; the last one is open if `open` */
 	size_t nsegs, cap;
 	int open;
 	int64_t next_msn, first_listed, disc_seq, longest_ms;
@@ -91,6 +79,7 @@ struct sc_hls {
 	uint64_t part_arrival; /* latest message of the open part */
 	int64_t wall_anchor_ms, dts_anchor;
 
+	int warned; /* a failed write was logged */
 	sc_blob *playlist;
 	sc_hls_pl_segment *plsegs;
 	sc_hls_stats stats;
@@ -119,13 +108,34 @@ static uint64_t now_us(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Failures are counted by the disk queue; the caller learns whether a
- * done report will follow (0). */
-static int disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
+/* The first failed write of the stream is logged; all are counted by the
+ * disk queue (write_errors, write_drops). */
+static void disk_failed(sc_hls *h, const char *file, int err)
 {
-	if (!h->disk || !b)
-		return -ENODEV;
-	return sc_hls_disk_writev(h->disk, file, b, n);
+	if (h->warned)
+		return;
+	h->warned = 1;
+	sc_log_warn(h->name, "hls: writing %s/%s failed: %s; its segment is served from memory",
+		    h->path, file, strerror(-err));
+}
+
+static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
+{
+	if (h->disk && b)
+		sc_hls_disk_writev(h->disk, file, b, n);
+}
+
+/* A file of segment s: a refused write keeps its parts in memory. */
+static void seg_write(sc_hls *h, sc_hls_seg *s, const char *file, sc_blob *const *b, size_t n)
+{
+	int rc;
+
+	if (!h->disk)
+		return;
+	rc = sc_hls_disk_writev(h->disk, file, b, n);
+	sc_hls_seg_queued(s, rc);
+	if (rc < 0)
+		disk_failed(h, file, rc);
 }
 
 static void disk_unlink(sc_hls *h, const char *file)
@@ -134,25 +144,7 @@ static void disk_unlink(sc_hls *h, const char *file)
 		sc_hls_disk_unlink(h->disk, file);
 }
 
-/* Lets the part blobs go (they are on disk, or lost). */
-static void seg_release(struct seg *s)
-{
-	for (size_t i = 0; i < s->nparts; i++) {
-		sc_blob_unref(s->part_blobs[i]);
-		s->part_blobs[i] = NULL;
-	}
-	s->in_memory = 0;
-}
-
-static void seg_clear(struct seg *s)
-{
-	seg_release(s);
-	free(s->parts);
-	free(s->part_blobs);
-	memset(s, 0, sizeof(*s));
-}
-
-static struct seg *open_seg(sc_hls *h)
+static sc_hls_seg *open_seg(sc_hls *h)
 {
 	return h->open ? &h->segs[h->nsegs - 1] : NULL;
 }
@@ -162,7 +154,7 @@ static size_t ncomplete(const sc_hls *h)
 	return h->nsegs - (h->open ? 1 : 0);
 }
 
-static struct seg *find_seg(sc_hls *h, int64_t msn)
+static sc_hls_seg *find_seg(sc_hls *h, int64_t msn)
 {
 	for (size_t i = 0; i < h->nsegs; i++) {
 		if (h->segs[i].msn == msn)
@@ -176,7 +168,7 @@ static struct seg *find_seg(sc_hls *h, int64_t msn)
 static void publish(sc_hls *h, uint64_t arrival_us)
 {
 	size_t nc = ncomplete(h), first = 0, n = 0;
-	struct seg *o = open_seg(h);
+	sc_hls_seg *o = open_seg(h);
 	sc_hls_pl pl = {0};
 	sc_blob *b;
 	char *text;
@@ -194,7 +186,7 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 	else if (o)
 		h->first_listed = o->msn;
 	for (size_t i = first; i < h->nsegs; i++) {
-		struct seg *s = &h->segs[i];
+		sc_hls_seg *s = &h->segs[i];
 
 		if (!s->complete && !h->ll)
 			continue;
@@ -214,7 +206,7 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 	pl.target_ms = h->longest_ms > h->cfg.target_ms ? h->longest_ms : h->cfg.target_ms;
 	pl.part_target_ms = h->ll ? h->cfg.part_ms : 0;
 	pl.discontinuity_seq = h->disc_seq;
-	pl.part_segments = 3;
+	pl.part_segments = PART_SEGMENTS;
 	pl.segs = h->plsegs;
 	pl.nsegs = n;
 	pl.hint_msn = -1;
@@ -246,20 +238,16 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 
 /* ---- segments ---- */
 
-/* With a disk folder: the parts of complete segments older than the last
- * PART_SEGMENTS ones go once their files are written (or failed). */
+/* With a disk folder: the parts of complete segments go once all their
+ * files are written. */
 static void release_parts(sc_hls *h)
 {
 	size_t nc = ncomplete(h);
 
 	if (!h->disk)
 		return;
-	for (size_t i = 0; i + PART_SEGMENTS < nc; i++) {
-		struct seg *s = &h->segs[i];
-
-		if (s->in_memory && s->pending == 0)
-			seg_release(s);
-	}
+	for (size_t i = 0; i < nc; i++)
+		sc_hls_seg_release(&h->segs[i]);
 }
 
 static void drop_old(sc_hls *h)
@@ -267,7 +255,7 @@ static void drop_old(sc_hls *h)
 	char file[64];
 
 	while (ncomplete(h) > (size_t)h->cfg.window + 2) {
-		struct seg *s = &h->segs[0];
+		sc_hls_seg *s = &h->segs[0];
 
 		if (h->ll) {
 			for (size_t i = 0; i < s->nparts; i++) {
@@ -277,7 +265,7 @@ static void drop_old(sc_hls *h)
 		}
 		snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
 		disk_unlink(h, file);
-		seg_clear(s);
+		sc_hls_seg_clear(s);
 		memmove(&h->segs[0], &h->segs[1], (h->nsegs - 1) * sizeof(*h->segs));
 		h->nsegs--;
 	}
@@ -299,54 +287,36 @@ static void drop_old(sc_hls *h)
 
 static int add_part(sc_hls *h, sc_blob *b, int64_t end)
 {
-	struct seg *s = open_seg(h);
+	sc_hls_seg *s = open_seg(h);
 	char file[64];
+	int rc;
 
 	if (!s) {
 		sc_blob_unref(b);
 		return -EINVAL;
 	}
-	if (s->nparts == s->pcap) {
-		size_t cap = s->pcap ? s->pcap * 2 : 8;
-		sc_hls_pl_part *np = realloc(s->parts, cap * sizeof(*np));
-		sc_blob **nb = np ? realloc(s->part_blobs, cap * sizeof(*nb)) : NULL;
-
-		if (np)
-			s->parts = np;
-		if (!nb) {
-			sc_blob_unref(b);
-			return -ENOMEM;
-		}
-		s->part_blobs = nb;
-		s->pcap = cap;
-	}
-	s->parts[s->nparts] = (sc_hls_pl_part){
-		.dur_ms = end - h->part_start,
-		.independent = h->part_key,
-	};
-	s->part_blobs[s->nparts] = b;
-	s->in_memory = 1;
+	rc = sc_hls_seg_add(s, b, end - h->part_start, h->part_key);
+	if (rc < 0)
+		return rc;
 	if (h->ll) {
-		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts);
-		if (disk_write(h, file, &b, 1) == 0)
-			s->pending++;
+		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts - 1);
+		seg_write(h, s, file, &b, 1);
 		h->stats.parts++;
 	}
-	s->nparts++;
 	return 0;
 }
 
 /* Closes the open segment at `end` (dts). One without parts is dropped. */
 static void complete_seg(sc_hls *h, int64_t end)
 {
-	struct seg *s = open_seg(h);
+	sc_hls_seg *s = open_seg(h);
 	char file[64];
 
 	if (!s)
 		return;
 	h->open = 0;
 	if (!s->nparts) {
-		seg_clear(s);
+		sc_hls_seg_clear(s);
 		h->nsegs--;
 		h->next_msn--;
 		return;
@@ -356,11 +326,7 @@ static void complete_seg(sc_hls *h, int64_t end)
 	if (s->dur > h->longest_ms)
 		h->longest_ms = s->dur;
 	snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
-	s->disk = DISK_NONE;
-	if (disk_write(h, file, s->part_blobs, s->nparts) == 0) {
-		s->disk = DISK_PENDING;
-		s->pending++;
-	}
+	seg_write(h, s, file, s->blobs, s->nparts);
 	h->stats.segments++;
 	h->stats.last_msn = s->msn;
 	drop_old(h);
@@ -369,13 +335,12 @@ static void complete_seg(sc_hls *h, int64_t end)
 
 static int new_seg(sc_hls *h, int64_t start)
 {
-	struct seg *s;
+	sc_hls_seg *s;
 
 	if (h->nsegs == h->cap)
 		return -ENOBUFS; /* cannot happen: cap is window + 4 */
 	s = &h->segs[h->nsegs++];
 	memset(s, 0, sizeof(*s));
-	s->disk = DISK_NONE;
 	s->msn = h->next_msn++;
 	s->start = start;
 	s->gen = h->gen;
@@ -473,7 +438,7 @@ static int on_frame(sc_hls *h, int track, int64_t dts, int64_t pts, int key, con
 		    size_t len, uint64_t arrival, char *err, size_t errlen)
 {
 	int driver, cut_part = 0, cut_seg = 0, can_start, rc;
-	struct seg *s;
+	sc_hls_seg *s;
 
 	if (!h->in[track].present)
 		return 0; /* no configuration yet */
@@ -506,7 +471,7 @@ static int on_frame(sc_hls *h, int track, int64_t dts, int64_t pts, int key, con
 	if (track == driver && s && dts > h->part_start) {
 		int64_t seg_len = dts - s->start;
 
-		if (seg_len >= h->max_seg_ms || s->nparts + 1 >= MAX_PARTS)
+		if (seg_len >= h->max_seg_ms || s->nparts + 1 >= SC_HLS_MAX_PARTS)
 			cut_seg = 1;
 		else if ((driver == SC_HLS_AUDIO || key) && seg_len >= h->cfg.target_ms)
 			cut_seg = 1;
@@ -557,18 +522,16 @@ static void on_disk_done(void *userdata, const char *file, int err)
 	sc_hls *h = userdata;
 	int64_t a = 0, p = 0;
 	int kind = sc_hls_parse_name(file, &a, &p);
-	struct seg *s;
+	sc_hls_seg *s;
 
 	if (kind != SC_HLS_FILE_SEGMENT && kind != SC_HLS_FILE_PART)
 		return;
 	s = find_seg(h, a);
 	if (!s)
 		return; /* dropped meanwhile */
-	/* A part whose write failed is simply not there when opened. */
-	if (kind == SC_HLS_FILE_SEGMENT)
-		s->disk = err < 0 ? DISK_NONE : DISK_OK;
-	if (s->pending > 0)
-		s->pending--;
+	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT, err);
+	if (err < 0)
+		disk_failed(h, file, err);
 	release_parts(h);
 }
 
@@ -717,7 +680,7 @@ void sc_hls_free(sc_hls *h)
 		sc_hls_end(h);
 	sc_hls_disk_close(h->disk);
 	for (size_t i = 0; i < h->nsegs; i++)
-		seg_clear(&h->segs[i]);
+		sc_hls_seg_clear(&h->segs[i]);
 	for (size_t i = 0; i < h->ninits; i++)
 		sc_blob_unref(h->inits[i].blob);
 	for (int t = 0; t < SC_HLS_TRACKS; t++)
@@ -733,61 +696,50 @@ void sc_hls_free(sc_hls *h)
 int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret)
 {
 	const char *mime = "video/mp4";
-	sc_blob *const *src = NULL; /* n blobs back to back */
+	sc_blob *src = NULL;
 	int64_t a = 0, part = 0;
-	size_t n = 1;
 	sc_hls_body *b;
-	struct seg *s;
+	sc_hls_seg *s;
 
 	if (!h || !file || !ret)
 		return -ENOENT;
 	switch (sc_hls_parse_name(file, &a, &part)) {
 	case SC_HLS_FILE_PLAYLIST:
-		src = &h->playlist;
+		src = h->playlist;
 		mime = "application/vnd.apple.mpegurl";
 		break;
 	case SC_HLS_FILE_INIT:
 		for (size_t i = 0; i < h->ninits; i++) {
 			if (h->inits[i].gen == a)
-				src = &h->inits[i].blob;
+				src = h->inits[i].blob;
 		}
 		break;
 	case SC_HLS_FILE_SEGMENT:
 		s = find_seg(h, a);
-		if (!s || !s->complete)
-			break;
-		if (!s->in_memory)
-			return s->disk == DISK_OK ? sc_hls_body_open(h->path, file, mime, ret)
-						  : -ENOENT;
-		src = s->part_blobs;
-		n = s->nparts;
-		break;
+		return s ? sc_hls_seg_open(s, h->path, file, -1, ret) : -ENOENT;
 	case SC_HLS_FILE_PART:
 		s = find_seg(h, a);
 		if (!h->ll || !s)
 			break;
-		if ((size_t)part < s->nparts && !s->in_memory)
-			return sc_hls_body_open(h->path, file, mime, ret); /* or not there */
 		if ((size_t)part < s->nparts)
-			src = &s->part_blobs[part];
-		else if (h->mux && !h->ended && s == open_seg(h) && (size_t)part == s->nparts)
+			return sc_hls_seg_open(s, h->path, file, part, ret);
+		if (h->mux && !h->ended && s == open_seg(h) && (size_t)part == s->nparts)
 			return -EAGAIN;
 		break;
 	}
-	if (!src || !n || !src[0])
+	if (!src)
 		return -ENOENT;
-	b = sc_hls_body_new(mime, n);
+	b = sc_hls_body_new(mime, 1);
 	if (!b)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		sc_hls_body_add(b, src[i]);
+	sc_hls_body_add(b, src);
 	*ret = b;
 	return 0;
 }
 
 int sc_hls_ready(sc_hls *h, int64_t msn, int64_t part)
 {
-	struct seg *o;
+	sc_hls_seg *o;
 	int64_t last;
 
 	if (!h)

@@ -7,12 +7,12 @@
  * Files are written under DIR/NAME/ by a worker thread: each file to a
  * temporary name, then renamed; old ones deleted. The loop never blocks on
  * disk: a full write queue drops writes and counts them. In memory stay the
- * playlist, the init segments and the parts of the segments whose parts the
- * playlist lists (the last three and the open one); a complete segment is
- * served as its parts while they are in memory, then from its file (an fd,
- * sent by the HTTP server). Parts are let go only once their files are
- * written (or failed). Without DIR everything the window needs stays in
- * memory.
+ * playlist, the init segments and the parts of the open segment; a complete
+ * segment is served as its parts while they are in memory, then, once all
+ * its files (segment and parts) are written, from those files (an fd, sent
+ * by the HTTP server). A segment one of whose writes failed or was dropped
+ * stays in memory until it leaves the window (the first failure is logged).
+ * Without DIR everything the window needs stays in memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)

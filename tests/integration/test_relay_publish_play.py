@@ -4,9 +4,13 @@
 
 Checks content (codecs, size, frame rate, a decoded picture and tone), the
 LL-HLS playlist (segment and part durations, EXT-X-PART, EXT-X-MAP, blocking
-reload, CORS), /v1/streams, /metrics and a clean SIGTERM shutdown.
+reload, CORS), the parts (every listed one served; a complete segment's parts
+are the segment cut in pieces, with the same bytes before and after the relay
+serves them from their files instead of memory), /v1/streams, /metrics and a
+clean SIGTERM shutdown.
 """
 
+import os
 import time
 
 import harness as h
@@ -25,6 +29,63 @@ def check_av(t, info, where, want_fps=True):
         t.check(abs(h.fps(v) - 25) < 0.5, '%s: 25 fps (%.2f)' % (where, h.fps(v)), v)
     t.equal(a['codec_name'], 'aac', '%s: audio codec' % where)
     t.equal(int(a['sample_rate']), 48000, '%s: audio sample rate' % where)
+
+
+def part_msn(uri):
+    """'12.3.m4s' -> 12."""
+    return int(uri.split('.')[0])
+
+
+def fetch(t, relay, uri):
+    r = h.http_get(relay.hls(NAME, uri))
+    t.check(r.status == 200 and len(r.body) > 0, 'GET %s: %d, %d bytes'
+            % (uri, r.status, len(r.body)), r.status)
+    return r.body
+
+
+def check_parts(t, relay):
+    """The open segment's parts (in memory), fetched again once it is
+    complete and its files are written (served from them): the same bytes,
+    and back to back the segment, over HTTP and on disk. Then every part
+    listed, against its segment."""
+    def with_open_parts():
+        p = relay.playlist(NAME)
+        return p if p and p['last_msn'] is not None and p['trailing_parts'] > 0 else None
+    pl = t.wait('a playlist with parts of the open segment', with_open_parts, 10)
+    open_msn = pl['last_msn'] + 1
+    early = {p['uri']: fetch(t, relay, p['uri']) for p in pl['parts']
+             if part_msn(p['uri']) == open_msn}
+    t.check(len(early) > 0, 'open segment %d: %d parts listed' % (open_msn, len(early)))
+    seg_path = os.path.join(relay.hls_dir, NAME, '%d.m4s' % open_msn)
+    t.wait('segment %d complete and on disk' % open_msn,
+           lambda: (relay.playlist(NAME)['last_msn'] >= open_msn
+                    and os.path.exists(seg_path)), 15)
+    time.sleep(0.5)  # the relay hears that the write is done and lets the parts go
+
+    pl = relay.playlist(NAME)
+    by_msn = {}
+    for p in pl['parts']:
+        by_msn.setdefault(part_msn(p['uri']), []).append(p['uri'])
+    complete = [s['msn'] for s in pl['segments'] if s['msn'] in by_msn]
+    t.check(open_msn in complete, 'segment %d listed with its parts' % open_msn,
+            (complete, sorted(by_msn)))
+    t.check(len(complete) >= 2, 'parts of %d complete segments listed' % len(complete))
+    for msn in complete:
+        uris = by_msn[msn]
+        t.equal(uris, ['%d.%d.m4s' % (msn, i) for i in range(len(uris))],
+                'segment %d: parts %d.0 .. listed in order' % (msn, msn))
+        bodies = [fetch(t, relay, u) for u in uris]
+        seg = fetch(t, relay, '%d.m4s' % msn)
+        t.check(b''.join(bodies) == seg, 'segment %d (%d bytes) is its %d parts back to back'
+                % (msn, len(seg), len(uris)), [len(b) for b in bodies])
+        if msn == open_msn:
+            same = all(bodies[uris.index(u)] == b for u, b in early.items())
+            t.check(same, 'segment %d: its parts fetched while it was open are unchanged'
+                    % msn, sorted(early))
+            with open(seg_path, 'rb') as f:
+                t.check(f.read() == seg, 'segment %d over HTTP equals %s' % (msn, seg_path))
+    for uri in by_msn.get(pl['last_msn'] + 1, []):
+        fetch(t, relay, uri)  # the open segment's parts
 
 
 def main(t):
@@ -86,6 +147,7 @@ def main(t):
             'blocking reload returns a playlist reaching msn %d' % nxt,
             (bl['last_msn'], bl['trailing_parts']))
     relay.hls_advances(NAME)
+    check_parts(t, relay)
 
     # HLS read back by ffprobe.
     check_av(t, h.ffprobe(relay.hls(NAME)), 'HLS', want_fps=False)
