@@ -18,22 +18,35 @@
 #define RELAY_TARGETS_MAX 4096
 #define TARGET_ID_MAX	  32
 
+/* Why an add was queued (engine_relay.c). */
+typedef enum {
+	RELAY_ADD_START,   /* the stream started */
+	RELAY_ADD_LOST,	   /* the relay no longer has our target (it restarted) */
+	RELAY_ADD_UNKNOWN, /* we do not know the id (this scaler restarted) */
+} relay_add_why;
+
 /* A push target to add to or remove from the relay, retried with backoff. */
 typedef struct {
 	char stream[SC_ID_MAX];
 	char name[130];
-	char *url;		    /* add: the plaintext destination (wiped when done) */
-	char target[TARGET_ID_MAX]; /* remove: this target */
+	char *url; /* add, and a remove by URL: the plaintext destination (wiped) */
+	/* remove: this target; empty: learn its id first (idempotent POST of url) */
+	char target[TARGET_ID_MAX];
 	bool remove;
+	relay_add_why why;
 	int attempts;
 	int64_t next_ms;
 } relay_job;
 
-/* A target we added, so that it can be removed when its stream ends. */
+/* A stream's target on the relay, so that it can be removed when the stream
+ * ends. done: nothing of it is left to remove (removed, or the relay refused
+ * the add); kept while the stream is active so that a second removal (a
+ * takeover, then the capture's stop) does nothing. */
 typedef struct {
 	char stream[SC_ID_MAX];
 	char name[130];
 	char target[TARGET_ID_MAX];
+	bool done;
 } relay_target;
 
 struct sc_engine {
@@ -73,6 +86,9 @@ struct sc_engine {
 	size_t n_jobs;
 	relay_target *targets;
 	size_t n_targets;
+	int64_t relay_check_ms; /* next reconciliation with the relay's list */
+	bool relay_down;	/* the last list failed: jobs wait, warned once */
+	uint64_t relay_readded; /* targets the relay had lost, added again */
 };
 
 int64_t eng_now_ms(void);

@@ -15,16 +15,34 @@ real stagecast-captures; the real `stagecast` CLI as the operator.
 2. Failover: SIGKILL the agent and its capture mid-stream: the instance is
    lost, the stream moves to the spare under a higher fence and is live at
    the relay again within 15 s of the kill; a capture started by hand with
-   the old token is refused by the relay while the new one keeps publishing.
+   the old token is refused by the relay (and exits 7 by itself) while the
+   new one keeps publishing.
 3. The widget race: start/stop/start the same destination N times as fast
    as the API allows (every other cycle stops a capture that is publishing,
    the others stop it while it is still starting); the relay never has a publisher replaced or a second
    one refused, and nginx never shows two publishers for the name.
+4. Relay restart: with the last start live, stagecast-relay is stopped and
+   started again on the same ports with the same secret; the capture
+   publishes again and, within RELAY_READD_BOUND s of that, the scaler's
+   reconciliation has put the push target back (event
+   "relay-target-readded") and nginx shows the publisher again.
+5. Scaler restart: the scaler stops (its local agents and captures with it)
+   and starts again on the same SQLite file while the stream is live; the
+   stream comes back live; `stagecast stop` then removes the relay's push
+   target for the name although the new scaler never added it itself.
+6. A removal whose target id the scaler never learned, against a fake relay
+   API (a scaler with a FakeAgent): the scaler restarts while the relay's
+   list fails, the stream stops; the scaler makes one GET per pass, logs the
+   outage once and calls nothing else; when the list works again it learns
+   the id with the idempotent POST (the fake answers 409 with the id) and
+   DELETEs it.
 Root only (network namespace); exit 77 without Janus, GStreamer or nginx-rtmp.
 """
 
+import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -38,15 +56,16 @@ import scaler as sc
 
 SIZE = (640, 360)
 NAME = 'e2e-talk'
-RACE_N = int(os.environ.get('SC_E2E_RACE_N', '10'))
+RACE_N = int(os.environ.get('SC_E2E_RACE_N', '50'))
 FAILOVER_BOUND = 15.0
+RELAY_READD_BOUND = 10.0
 
 
 def binary(env, sub, name):
-    exe = os.environ.get(env) or os.path.join(h.BUILD_DIR, sub, name)
-    if not os.access(exe, os.X_OK):
-        raise h.Skip('no %s at %s (set %s)' % (name, exe, env))
-    return exe
+    try:
+        return h.binary(env, sub, name)
+    except h.Failure as e:
+        raise h.Skip(str(e))
 
 
 class Cli:
@@ -126,6 +145,117 @@ def refused(relay):
             for r in ('stale_fence', 'duplicate', 'bad_token', 'no_token', 'expired')}
 
 
+class FakeRelayApi:
+    """Enough of the relay's /v1 push-target API, in a thread: GET /v1/streams
+    (503 while list_ok is False), POST .../targets (201, or 409 naming the id
+    when the URL already is a target), DELETE .../targets/ID. Records calls."""
+
+    def __init__(self):
+        self.targets = {}  # name -> {id: url}
+        self.calls = []  # (method, path)
+        self.list_ok = True
+        self.next_id = 0
+        fake = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def reply(self, code, obj=None):
+                body = json.dumps(obj).encode() if obj is not None else b''
+                self.send_response(code)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                fake.calls.append(('GET', self.path))
+                if not fake.list_ok:
+                    return self.reply(503, {'error': 'down for the test'})
+                self.reply(200, {'streams': [
+                    {'name': n, 'targets': [{'id': i, 'url': 'rtmp://***', 'template': False}
+                                            for i in ts]}
+                    for n, ts in fake.targets.items()]})
+
+            def do_POST(self):
+                fake.calls.append(('POST', self.path))
+                m = re.fullmatch(r'/v1/streams/([^/]+)/targets', self.path)
+                n = int(self.headers.get('Content-Length', '0'))
+                url = json.loads(self.rfile.read(n))['url']
+                ts = fake.targets.setdefault(m.group(1), {})
+                for i, u in ts.items():
+                    if u == url:
+                        return self.reply(409, {'error': 'already a target of this stream '
+                                                         '(%s)' % i})
+                fake.next_id += 1
+                i = 't%d' % fake.next_id
+                ts[i] = url
+                self.reply(201, {'id': i})
+
+            def do_DELETE(self):
+                fake.calls.append(('DELETE', self.path))
+                m = re.fullmatch(r'/v1/streams/([^/]+)/targets/([^/]+)', self.path)
+                if not m or fake.targets.get(m.group(1), {}).pop(m.group(2), None) is None:
+                    return self.reply(404, {'error': 'no such target'})
+                self.reply(204)
+
+        self.srv = http.server.ThreadingHTTPServer((h.LOOPBACK, 0), H)
+        self.port = self.srv.server_address[1]
+        self.th = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.th.start()
+
+    def url(self):
+        return 'http://%s:%d' % (h.LOOPBACK, self.port)
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def removal_learns_the_id(t, secret):
+    """Part 6: see the module doc."""
+    fake = FakeRelayApi()
+    name, dest = 'learn-talk', 'rtmp://127.0.0.1:9/live/learn-key'
+    s = sc.Scaler(t, name='scaler-learn', secret=secret, relay_api=fake.url()).start()
+    agent = sc.FakeAgent(s, 'fake-learn').start()
+    r = s.start_stream(name, dest)
+    t.equal(r.status, 201, 'part 6: start (%s)' % r.text)
+    sid = r.json()['id']
+    s.wait_state(sid, 'live', 10)
+    t.wait('part 6: the fake relay has the target',
+           lambda: fake.targets.get(name) == {'t1': dest}, 10, interval=0.1)
+    t.equal(s.stop(20), 0, 'part 6: scaler exit status (restart)')
+    fake.list_ok = False
+    s = sc.Scaler(t, name='scaler-learn2', secret=secret, relay_api=fake.url(), db=s.db,
+                  port=s.port).start()
+    r = s.stop_stream(sid)
+    t.check(r.status in (200, 202), 'part 6: stop (%d %s)' % (r.status, r.text))
+    s.wait_state(sid, 'stopped', 15)
+    n0 = len(fake.calls)
+    time.sleep(11)
+    during = fake.calls[n0:]
+    h.log('part 6: calls while the list fails (11 s): %s' % during)
+    t.check(during and all(c == ('GET', '/v1/streams') for c in during) and len(during) <= 3,
+            'part 6: one GET per pass while the relay is down, nothing else', during)
+    warned = s.proc.output().count('cannot list its push targets')
+    t.equal(warned, 1, 'part 6: the outage is logged once')
+    n0 = len(fake.calls)
+    fake.list_ok = True
+    t.wait('part 6: the target is removed', lambda: fake.targets.get(name) == {}, 10,
+           interval=0.1)
+    after = fake.calls[n0:]
+    h.log('part 6: calls once the list works: %s' % after)
+    t.check(('POST', '/v1/streams/%s/targets' % name) in after and
+            ('DELETE', '/v1/streams/%s/targets/t1' % name) in after,
+            'part 6: the idempotent POST learned t1, then DELETE', after)
+    ev = [e for e in s.events() if e['subject'] == sid and e['kind'] == 'relay-target-removed']
+    t.check(ev and 'learned' in ev[0]['detail'], 'part 6: event relay-target-removed '
+            '(learned)', ev)
+    agent.stop()
+    t.equal(s.stop(20), 0, 'part 6: scaler exit status')
+    fake.stop()
+
+
 # ---------------------------------------------------------------- checks
 
 def check_mix(t, relay, what):
@@ -172,12 +302,13 @@ def main(t):
     dest = nginx.rtmp(NAME)
     cap_logs = t.path('capture-logs')
     os.makedirs(cap_logs)
+    scaler_args = ['--relay', 'rtmp://127.0.0.1:%d/live' % relay.rtmp_port,
+                   '--agent-cmd', agent_exe, '--capture-cmd', capture_exe,
+                   '--agent-arg=--bind-address', '--agent-arg=' + c.ICE_IP,
+                   '--agent-arg=--capture-log-dir', '--agent-arg=' + cap_logs,
+                   '--min', '2', '--spare', '1', '--scale-period', '1s']
     s = sc.Scaler(t, provider='local', lease='4s', secret=secret, relay_api=relay.url(''),
-                  args=['--relay', 'rtmp://127.0.0.1:%d/live' % relay.rtmp_port,
-                        '--agent-cmd', agent_exe, '--capture-cmd', capture_exe,
-                        '--agent-arg=--bind-address', '--agent-arg=' + c.ICE_IP,
-                        '--agent-arg=--capture-log-dir', '--agent-arg=' + cap_logs,
-                        '--min', '2', '--spare', '1', '--scale-period', '1s']).start()
+                  args=scaler_args).start()
     cli = Cli(s)
     t.wait('two idle instances', lambda: [i['state'] for i in s.instances().values()]
            .count('idle') >= 2, 30)
@@ -256,19 +387,20 @@ def main(t):
                                           '--bind-address', c.ICE_IP])
     t.wait('the relay refuses the old token',
            lambda: sum(refused(relay).values()) > sum(r0.values()), 30)
-    time.sleep(3)
+    # It gives up by itself: exit 7, the relay refused its token for good.
+    old_code = old.wait(15)
     r1 = refused(relay)
-    h.log('refused after the old-token capture: %s (before %s)' % (r1, r0))
-    t.check(r1['stale_fence'] + r1['duplicate'] > r0['stale_fence'] + r0['duplicate'],
-            'refusals are stale_fence/duplicate')
+    h.log('refused after the old-token capture: %s (before %s); it exited %s'
+          % (r1, r0, old_code))
+    t.equal(old_code, 7, 'the old-token capture exits 7 (token refused for good)')
+    t.check(r1['stale_fence'] > r0['stale_fence'] and r1['duplicate'] == r0['duplicate'],
+            'refused as a stale fence (not as a duplicate)', (r0, r1))
     st = relay.stream(NAME)
     t.check(st['live'] and st['publisher']['fence'] == new_fence,
             'the new capture keeps publishing (fence %s)' % st['publisher']['fence'])
     t.equal(st['takeovers'], takeovers0, 'no takeover by the old token')
-    old_code = old.returncode
-    h.log('old-token capture: %s' % ('exited %d' % old_code if old_code is not None
-                                     else 'still running (retrying its output)'))
-    old.stop(5)
+    if old_code is None:
+        old.stop(5)
     relay.hls_advances(NAME, 15)
 
     # ---- 3. the widget race
@@ -339,12 +471,85 @@ def main(t):
     t.check(nginx.error_log().count('already publishing') == 0,
             'nginx never refused a second publisher', nginx.error_log()[-2000:])
 
+    # ---- 4. relay restart: the scaler puts the push target back
+    sid_last = body['id']
+    s.wait_state(sid_last, 'live', 20)
+    readded0 = h.metric(s.metrics(), 'stagecast_scaler_relay_targets_readded_total')
+    t.equal(relay.stop(), 0, 'relay exit status after SIGTERM (restart)')
+    t_down = time.monotonic()
+    t.wait('nginx loses the publisher with the relay',
+           lambda: nginx_publishers(nginx).get(NAME, 0) == 0, 15, interval=0.1)
+    relay = h.Relay(t, name='relay2', args=['--secret-file', secret],
+                    rtmp_port=relay.rtmp_port, http_port=relay.http_port).start()
+    t_up = time.monotonic()
+    wait_relay_live(t, relay, 0, 30, 'relay2: the capture publishes again')
+    t_live = time.monotonic()
+    t.wait('relay2: %s has its push target again' % NAME,
+           lambda: len((relay.stream(NAME) or {}).get('targets', [])) == 1,
+           RELAY_READD_BOUND + 10, interval=0.1)
+    t_target = time.monotonic()
+    t.wait('nginx shows the publisher again',
+           lambda: nginx_publishers(nginx).get(NAME, 0) == 1, RELAY_READD_BOUND + 10,
+           interval=0.1)
+    t_nginx = time.monotonic()
+    h.log('RELAY RESTART: relay down %.2f s; capture live again %.2f s after the new relay '
+          'listened; push target back %.2f s after that, nginx has the publisher %.2f s '
+          'after that'
+          % (t_up - t_down, t_live - t_up, t_target - t_live, t_nginx - t_live))
+    t.check(t_nginx - t_live <= RELAY_READD_BOUND,
+            'target and nginx publisher back within %.0f s of the capture (%.2f s)'
+            % (RELAY_READD_BOUND, t_nginx - t_live))
+    t.wait('nginx receives media from relay2',
+           lambda: nginx.stat().get(NAME, {}).get('bytes_in', 0) > 0, 10)
+    ev = [e for e in s.events() if e['kind'] == 'relay-target-readded']
+    h.log('relay-target-readded events: %s' % [(e['subject'], e['detail']) for e in ev])
+    t.check(any(e['subject'] == sid_last for e in ev),
+            'event relay-target-readded for %s' % sid_last)
+    t.check(h.metric(s.metrics(), 'stagecast_scaler_relay_targets_readded_total')
+            >= readded0 + 1, 'stagecast_scaler_relay_targets_readded_total went up')
+    t.equal(len(relay.stream(NAME)['targets']), 1, 'one push target after the relay restart')
+
+    # ---- 5. scaler restart: the target it never added is removed at the stop
+    fence0 = relay.stream(NAME)['publisher']['fence']
+    t.equal(s.stop(20), 0, 'scaler exit status after SIGTERM (restart)')
+    t_stop = time.monotonic()
+    s = sc.Scaler(t, name='scaler2', provider='local', lease='4s', secret=secret,
+                  relay_api=relay.url(''), db=s.db, port=s.port, args=scaler_args).start()
+    cli = Cli(s)
+    h.log('scaler restarted in %.2f s' % (time.monotonic() - t_stop))
+    s.wait_state(sid_last, 'live', 60)
+    st = wait_relay_live(t, relay, 0, 30, 'relay: live under the new scaler')
+    h.log('publisher fence %d before the scaler restart, %d after'
+          % (fence0, st['publisher']['fence']))
+    t.wait('the new scaler learned the push target of %s' % sid_last,
+           lambda: 'of %s learned' % sid_last in s.proc.output(), 15)
+    t.equal(len(relay.stream(NAME)['targets']), 1,
+            'one push target under the new scaler (learned, not added twice)')
+    code, _, text, _ = cli('stop', NAME)
+    t.equal(code, 0, 'stagecast stop after the scaler restart (%s)' % text.strip())
+    s.wait_state(sid_last, 'stopped', 20)
+    t_stopped = time.monotonic()
+    t.wait('relay: the push target of %s is removed' % NAME,
+           lambda: (relay.stream(NAME) or {}).get('targets', []) == [], 15, interval=0.1)
+    h.log('push target removed %.2f s after the stream stopped'
+          % (time.monotonic() - t_stopped))
+    ev = [e for e in s.events() if e['subject'] == sid_last and e['kind'].startswith('relay')]
+    h.log('relay events of %s under the new scaler: %s'
+          % (sid_last, [(e['kind'], e['detail']) for e in ev]))
+    t.check(any(e['kind'] == 'relay-target-removed' for e in ev),
+            'event relay-target-removed for %s' % sid_last)
+    t.wait('nginx: no publisher for %s' % NAME,
+           lambda: nginx_publishers(nginx).get(NAME, 0) == 0, 15, interval=0.1)
+
     # ---- the end: everything by PID
     cli('stop', NAME)
     t.equal(s.stop(20), 0, 'scaler exit status after SIGTERM')
     t.equal(relay.stop(), 0, 'relay exit status after SIGTERM')
     nginx.stop()
     conf.stop()
+
+    # ---- 6. a removal that learns the target id (fake relay API)
+    removal_learns_the_id(t, secret)
 
 
 if __name__ == '__main__':
