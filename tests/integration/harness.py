@@ -548,12 +548,34 @@ def parse_m3u8(text):
 
 # ---------------------------------------------------------------- relay
 
-def relay_binary():
-    exe = os.environ.get('STAGECAST_RELAY') or os.path.join(BUILD_DIR, 'relay',
-                                                            'stagecast-relay')
+def binary(env, subdir, name):
+    """A built program: $env if set, else BUILD_DIR/subdir/name."""
+    exe = os.environ.get(env) or os.path.join(BUILD_DIR, subdir, name)
     if not os.access(exe, os.X_OK):
-        raise Failure('relay binary not found: %s (set STAGECAST_RELAY)' % exe)
+        raise Failure('%s not found: %s (set %s)' % (name, exe, env))
     return exe
+
+
+def relay_binary():
+    return binary('STAGECAST_RELAY', 'relay', 'stagecast-relay')
+
+
+class JsonLines:
+    """A file of one JSON object a line that another process appends to
+    (fake_capture.py's events.jsonl): read afresh at every call."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def all(self):
+        try:
+            with open(self.path) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def of(self, name, ev=None):
+        return [e for e in self.all() if e.get('name') == name and (ev is None or e['ev'] == ev)]
 
 
 class Relay:

@@ -40,7 +40,6 @@ one shared store, both assigning the same stream):
    failover: test_scaler_etcd.py runs a real agent through one.)
 """
 
-import json
 import os
 import signal
 import sys
@@ -57,26 +56,7 @@ TOKEN = 'agent-token-for-tests'
 
 
 def agent_binary():
-    exe = os.environ.get('STAGECAST_AGENT') or os.path.join(h.BUILD_DIR, 'scaler',
-                                                            'stagecast-agent')
-    if not os.access(exe, os.X_OK):
-        raise h.Failure('agent binary not found: %s (set STAGECAST_AGENT)' % exe)
-    return exe
-
-
-class Events:
-    def __init__(self, path):
-        self.path = path
-
-    def all(self):
-        try:
-            with open(self.path) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
-
-    def of(self, name, ev=None):
-        return [e for e in self.all() if e.get('name') == name and (ev is None or e['ev'] == ev)]
+    return h.binary('STAGECAST_AGENT', 'scaler', 'stagecast-agent')
 
 
 def assignment(stream, name, fence):
@@ -124,7 +104,7 @@ def main(t):
     fake = fake_scaler.FakeScaler(lease_ms=LEASE_MS, token=TOKEN).up()
     cap_dir = t.path('captures')
     os.mkdir(cap_dir)
-    events = Events(os.path.join(cap_dir, 'events.jsonl'))
+    events = h.JsonLines(os.path.join(cap_dir, 'events.jsonl'))
     token_file = t.path('agent.token')
     with open(token_file, 'w') as f:
         f.write(TOKEN + '\n')

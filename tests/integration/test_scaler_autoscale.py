@@ -40,7 +40,6 @@ is capped by --max) is held for a few periods per step, and checked:
    and no capture either, once the scaler has stopped.
 """
 
-import json
 import os
 import re
 import signal
@@ -77,11 +76,7 @@ ALIVE = ('starting', 'idle', 'busy', 'draining')
 
 
 def agent_binary():
-    exe = os.environ.get('STAGECAST_AGENT') or os.path.join(h.BUILD_DIR, 'scaler',
-                                                            'stagecast-agent')
-    if not os.access(exe, os.X_OK):
-        raise h.Failure('agent binary not found: %s (set STAGECAST_AGENT)' % exe)
-    return exe
+    return h.binary('STAGECAST_AGENT', 'scaler', 'stagecast-agent')
 
 
 def proc_alive(pid):
@@ -109,23 +104,6 @@ def agents_of(port):
             argv = cmd.split('\0')
             found[int(d)] = argv[argv.index('--instance-id') + 1]
     return found
-
-
-class Captures:
-    """$FAKE_CAPTURE_DIR/events.jsonl."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def all(self):
-        try:
-            with open(self.path) as f:
-                return [json.loads(x) for x in f if x.strip()]
-        except FileNotFoundError:
-            return []
-
-    def of(self, name, ev):
-        return [e for e in self.all() if e.get('name') == name and e['ev'] == ev]
 
 
 class Sampler:
@@ -252,7 +230,7 @@ def main(t):
     agent = agent_binary()
     cap_dir = t.path('captures')
     os.mkdir(cap_dir)
-    caps = Captures(os.path.join(cap_dir, 'events.jsonl'))
+    caps = h.JsonLines(os.path.join(cap_dir, 'events.jsonl'))
     fake_cap = os.path.join(h.HERE, 'fake_capture.py')
     tokens = sc.Tokens(t)
     s = sc.Scaler(t, name='autoscale', provider='local', tokens=tokens, lease='3s',

@@ -20,86 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hls.h"
 #include "hls_disk.h"
-
-struct tag {
-	uint8_t type;
-	uint32_t ts;
-	size_t len;
-	const uint8_t *data;
-};
-
-static uint8_t *flv;
-static struct tag tags[4096];
-static size_t ntags;
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* A tiny FLV reader: header, then tags with their back pointers. */
-static int load_flv(void)
-{
-	const char *dir = getenv("SC_TEST_DATA");
-	char path[1024];
-	size_t len, off;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/av_4s.flv", dir ? dir : "tests/relay/data");
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	flv = malloc((size_t)n);
-	len = fread(flv, 1, (size_t)n, f);
-	fclose(f);
-	if (len < 13 || memcmp(flv, "FLV", 3) != 0)
-		return -EINVAL;
-	off = ((size_t)flv[5] << 24 | (size_t)flv[6] << 16 | (size_t)flv[7] << 8 | flv[8]) + 4;
-	while (off + 11 <= len && ntags < sizeof(tags) / sizeof(tags[0])) {
-		const uint8_t *t = flv + off;
-		size_t dlen = (size_t)t[1] << 16 | (size_t)t[2] << 8 | t[3];
-
-		if (off + 11 + dlen > len)
-			break;
-		tags[ntags++] = (struct tag){
-			.type = t[0] & 0x1f,
-			.ts = (uint32_t)t[7] << 24 | (uint32_t)t[4] << 16 | (uint32_t)t[5] << 8 |
-			      t[6],
-			.len = dlen,
-			.data = t + 11,
-		};
-		off += 11 + dlen + 4;
-	}
-	return ntags > 100 ? 0 : -EINVAL;
-}
-
-static int feed(sc_hls *h, uint8_t type, uint32_t ts, const uint8_t *p, size_t len)
-{
-	char err[256] = "";
-	sc_media *m = sc_media_new(type, ts, p, len);
-	int rc;
-
-	assert_non_null(m);
-	rc = sc_hls_write(h, m, err, sizeof(err));
-	if (rc < 0)
-		assert_true(err[0] != '\0');
-	sc_media_unref(m);
-	return rc;
-}
+#include "hls_fixture.h"
 
 struct updates {
 	int n;
@@ -121,93 +48,18 @@ static void on_update(void *ud)
 		u->max_delay = st.last_publish_delay_us;
 }
 
-/* Feeds tags [from, to) with timestamps shifted by `shift`; `mask` selects
- * audio (8) and/or video (9). */
-static void feed_range(sc_hls *h, size_t from, size_t to, int64_t shift, int audio, int video,
-		       int realtime)
-{
-	uint64_t t0 = mono_us();
-
-	for (size_t i = from; i < to && i < ntags; i++) {
-		const struct tag *t = &tags[i];
-
-		if ((t->type == 8 && !audio) || (t->type == 9 && !video) ||
-		    (t->type != 8 && t->type != 9))
-			continue;
-		if (realtime) {
-			uint64_t due = t0 + (uint64_t)t->ts * 1000u;
-			uint64_t now = mono_us();
-
-			if (due > now)
-				usleep((useconds_t)(due - now));
-		}
-		assert_int_equal(feed(h, t->type, (uint32_t)(t->ts + shift), t->data, t->len), 0);
-	}
-}
-
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sc-test-hls-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmpdir(void)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static int file_size(const char *name, const char *file)
 {
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", tmpdir, name, file);
+	snprintf(path, sizeof(path), "%s/%s/%s", hf_tmpdir, name, file);
 	return stat(path, &st) == 0 ? (int)st.st_size : -1;
-}
-
-/* What sc_hls_open serves for file, in one blob; *ret_disk: 1 if it came
- * from a file on disk, 0 from memory. NULL if it is not there. */
-static sc_blob *get_from(sc_hls *h, const char *file, int *ret_disk)
-{
-	sc_hls_body *body = NULL;
-	size_t off = 0;
-	sc_blob *b;
-
-	if (sc_hls_open(h, file, &body) < 0)
-		return NULL;
-	assert_non_null(body->mime);
-	b = sc_blob_new(NULL, (size_t)body->len);
-	assert_non_null(b);
-	if (body->fd >= 0) {
-		assert_int_equal(body->nblobs, 0);
-		while (off < b->len) {
-			ssize_t n = pread(body->fd, b->data + off, b->len - off, (off_t)off);
-
-			assert_true(n > 0);
-			off += (size_t)n;
-		}
-	} else {
-		assert_true(body->nblobs > 0);
-		for (size_t i = 0; i < body->nblobs; i++) {
-			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
-			off += body->blobs[i]->len;
-		}
-		assert_int_equal(off, b->len);
-	}
-	if (ret_disk)
-		*ret_disk = body->fd >= 0;
-	sc_hls_body_free(body);
-	return b;
 }
 
 static sc_blob *get(sc_hls *h, const char *file)
 {
-	return get_from(h, file, NULL);
+	return hf_get_from(h, file, NULL);
 }
 
 static char *playlist(sc_hls *h)
@@ -274,53 +126,12 @@ static int have_ffprobe(void)
 	return system("ffprobe -version >/dev/null 2>&1") == 0;
 }
 
-static void run_loop_to_idle(uv_loop_t *loop)
-{
-	while (uv_run(loop, UV_RUN_DEFAULT) != 0)
-		;
-}
-
-/* The FLV's length rounded up to a second: the shift of one more pass. */
-static int64_t pass_ms(void)
-{
-	return ((int64_t)tags[ntags - 1].ts / 1000 + 1) * 1000;
-}
-
-/* Segment msn served now: its bytes, from_disk set. Checks that its parts
- * (when listed by name) come from the same place and add up to it. */
-static sc_blob *get_seg(sc_hls *h, int64_t msn, int *ret_disk)
-{
-	char name[64];
-	size_t sum = 0;
-	sc_blob *seg, *b;
-
-	snprintf(name, sizeof(name), "%" PRId64 ".m4s", msn);
-	seg = get_from(h, name, ret_disk);
-	if (!seg)
-		return NULL;
-	for (int pi = 0;; pi++) {
-		int from_disk = -1;
-
-		snprintf(name, sizeof(name), "%" PRId64 ".%d.m4s", msn, pi);
-		b = get_from(h, name, &from_disk);
-		if (!b)
-			break;
-		assert_int_equal(from_disk, *ret_disk);
-		assert_true(sum + b->len <= seg->len);
-		assert_memory_equal(seg->data + sum, b->data, b->len);
-		sum += b->len;
-		sc_blob_unref(b);
-	}
-	assert_int_equal(sum, seg->len);
-	return seg;
-}
-
 static void test_av_ll(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
 	int realtime = getenv("SC_HLS_TEST_REALTIME") != NULL;
 	struct updates u = {0};
-	char err[256] = "", cmd[1024], *text, *disk;
+	char cmd[1024], *text, *disk;
 	sc_blob *segs[4] = {NULL};
 	sc_hls_body *body;
 	struct parsed p;
@@ -332,20 +143,18 @@ static void test_av_ll(void **state)
 	int rc;
 
 	(void)state;
-	make_tmpdir();
-	assert_int_equal(uv_loop_init(&loop), 0);
-	cfg.dir = tmpdir;
+	hf_make_tmpdir();
+	cfg.dir = hf_tmpdir;
 	cfg.on_update = on_update;
 	cfg.userdata = &u;
-	h = sc_hls_new(&loop, &cfg, "k1", err, sizeof(err));
-	assert_non_null(h);
+	h = hf_hls_new(&loop, &cfg, "k1");
 	u.h = h;
 
 	/* Nothing until there is a part. */
 	assert_int_equal(sc_hls_open(h, "index.m3u8", &body), -ENOENT);
 
 	/* First half: a live playlist with a preload hint. */
-	feed_range(h, 0, ntags / 2, 0, 1, 1, realtime);
+	hf_feed_range(h, 0, hf_ntags / 2, 0, 1, 1, realtime);
 	text = playlist(h);
 	parse(text, &p);
 	assert_true(p.hint);
@@ -369,7 +178,7 @@ static void test_av_ll(void **state)
 	}
 	free(text);
 
-	feed_range(h, ntags / 2, ntags, 0, 1, 1, realtime);
+	hf_feed_range(h, hf_ntags / 2, hf_ntags, 0, 1, 1, realtime);
 	sc_hls_end(h);
 	text = playlist(h);
 	parse(text, &p);
@@ -401,11 +210,7 @@ static void test_av_ll(void **state)
 	assert_memory_equal(b->data + 4, "ftyp", 4);
 	sc_blob_unref(b);
 	for (int s = 0; s < 4; s++) {
-		int from_disk = -1;
-
-		segs[s] = get_seg(h, s, &from_disk); /* the segment is its parts */
-		assert_non_null(segs[s]);
-		assert_int_equal(from_disk, 0);
+		segs[s] = hf_seg_from(h, s, 0); /* the segment is its parts */
 		assert_memory_equal(segs[s]->data + 4, "moof", 4);
 	}
 	assert_null(get(h, "4.m4s"));
@@ -427,18 +232,11 @@ static void test_av_ll(void **state)
 	/* Disk: after the worker is done, the same files. Every segment is
 	 * complete and written: its parts are let go, it comes from its file
 	 * with the same bytes, and so do its parts. */
-	run_loop_to_idle(&loop);
+	hf_run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_int_equal(st.write_errors, 0);
 	for (int s = 0; s < 4; s++) {
-		int from_disk = -1;
-
-		b = get_seg(h, s, &from_disk); /* parts from the same place */
-		assert_non_null(b);
-		assert_int_equal(from_disk, 1);
-		assert_int_equal(b->len, segs[s]->len);
-		assert_memory_equal(b->data, segs[s]->data, b->len);
-		sc_blob_unref(b);
+		hf_check_seg(h, s, segs[s], 1); /* parts from the same place */
 		sc_blob_unref(segs[s]);
 	}
 	assert_true(file_size("k1", "init-0.mp4") > 0);
@@ -450,7 +248,7 @@ static void test_av_ll(void **state)
 		snprintf(name, sizeof(name), "%d.0.m4s", s);
 		assert_true(file_size("k1", name) > 0);
 	}
-	snprintf(cmd, sizeof(cmd), "%s/k1/index.m3u8", tmpdir);
+	snprintf(cmd, sizeof(cmd), "%s/k1/index.m3u8", hf_tmpdir);
 	f = fopen(cmd, "r");
 	assert_non_null(f);
 	disk = calloc(1, 65536);
@@ -465,7 +263,8 @@ static void test_av_ll(void **state)
 		size_t n;
 
 		snprintf(cmd, sizeof(cmd),
-			 "ffprobe -v error -show_streams -of json '%s/k1/index.m3u8' 2>&1", tmpdir);
+			 "ffprobe -v error -show_streams -of json '%s/k1/index.m3u8' 2>&1",
+			 hf_tmpdir);
 		f = popen(cmd, "r");
 		assert_non_null(f);
 		n = fread(out, 1, sizeof(out) - 1, f);
@@ -482,7 +281,7 @@ static void test_av_ll(void **state)
 			 "ffprobe -v error -count_frames -select_streams v -show_entries "
 			 "stream=nb_read_frames -of csv=p=0 /tmp/sc-hls-part-$$.mp4; "
 			 "rm -f /tmp/sc-hls-part-$$.mp4",
-			 tmpdir);
+			 hf_tmpdir);
 		f = popen(cmd, "r");
 		assert_non_null(f);
 		n = fread(out, 1, sizeof(out) - 1, f);
@@ -493,10 +292,8 @@ static void test_av_ll(void **state)
 		printf("ffprobe missing: stream check skipped\n");
 	}
 
-	sc_hls_free(h);
-	run_loop_to_idle(&loop);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	rm_tmpdir();
+	hf_hls_free(h, &loop);
+	hf_rm_tmpdir();
 }
 
 /* Bad input is refused with a message and the stream recovers at the next
@@ -507,7 +304,6 @@ static void test_bad_input_recovers(void **state)
 	static const uint8_t trunc_avcc[] = {0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 40};
 	static const uint8_t bad_asc[] = {0xaf, 0, 0x00, 0x00};
 	static const uint8_t vp6[] = {0x14, 0, 0, 0, 0};
-	char err[256] = "";
 	sc_hls_body *body;
 	uv_loop_t loop;
 	sc_blob *b;
@@ -515,34 +311,32 @@ static void test_bad_input_recovers(void **state)
 	size_t first_key = 0;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	h = sc_hls_new(&loop, &cfg, "bad", err, sizeof(err));
-	assert_non_null(h);
-	assert_int_equal(feed(h, 9, 0, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
-	assert_int_equal(feed(h, 8, 0, bad_asc, sizeof(bad_asc)), -EINVAL);
-	assert_int_equal(feed(h, 9, 0, vp6, sizeof(vp6)), -ENOTSUP);
+	h = hf_hls_new(&loop, &cfg, "bad");
+	assert_int_equal(hf_feed(h, 9, 0, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
+	assert_int_equal(hf_feed(h, 8, 0, bad_asc, sizeof(bad_asc)), -EINVAL);
+	assert_int_equal(hf_feed(h, 9, 0, vp6, sizeof(vp6)), -ENOTSUP);
 	/* Frames without any configuration are ignored. */
-	for (size_t i = 0; i < ntags; i++) {
-		if (tags[i].type == 9 && tags[i].data[1] == 1) {
+	for (size_t i = 0; i < hf_ntags; i++) {
+		if (hf_tags[i].type == 9 && hf_tags[i].data[1] == 1) {
 			first_key = i;
 			break;
 		}
 	}
-	assert_int_equal(feed(h, 9, 0, tags[first_key].data, tags[first_key].len), 0);
+	assert_int_equal(hf_feed(h, 9, 0, hf_tags[first_key].data, hf_tags[first_key].len), 0);
 	assert_int_equal(sc_hls_open(h, "index.m3u8", &body), -ENOENT);
 
 	/* A good stream, then a broken frame mid-stream, then on. */
-	feed_range(h, 0, ntags / 2, 0, 1, 1, 0);
+	hf_feed_range(h, 0, hf_ntags / 2, 0, 1, 1, 0);
 	{
 		uint8_t broken[64];
 
-		memcpy(broken, tags[first_key].data, 5);
+		memcpy(broken, hf_tags[first_key].data, 5);
 		memset(broken + 5, 0xff, sizeof(broken) - 5); /* NAL length past the end */
-		assert_int_equal(feed(h, 9, 2100, broken, sizeof(broken)), -EINVAL);
+		assert_int_equal(hf_feed(h, 9, 2100, broken, sizeof(broken)), -EINVAL);
 	}
 	/* A broken config mid-stream stops it; the good one restarts it. */
-	assert_int_equal(feed(h, 9, 2100, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
-	feed_range(h, 0, ntags, 5000, 1, 1, 0);
+	assert_int_equal(hf_feed(h, 9, 2100, trunc_avcc, sizeof(trunc_avcc)), -EINVAL);
+	hf_feed_range(h, 0, hf_ntags, 5000, 1, 1, 0);
 	sc_hls_end(h);
 	{
 		char *text = playlist(h);
@@ -557,30 +351,26 @@ static void test_bad_input_recovers(void **state)
 	b = get(h, "init-1.mp4");
 	assert_non_null(b);
 	sc_blob_unref(b);
-	sc_hls_free(h);
-	run_loop_to_idle(&loop);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	hf_hls_free(h, &loop);
 }
 
 /* Publisher changes, plain HLS (no parts), a small window, audio only. */
 static void test_discontinuity_window_plain(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 0, .window = 2};
-	char err[256] = "", *text;
+	char *text;
 	struct parsed p;
 	sc_hls_stats st;
 	uv_loop_t loop;
 	sc_hls *h;
 
 	(void)state;
-	make_tmpdir();
-	assert_int_equal(uv_loop_init(&loop), 0);
-	cfg.dir = tmpdir;
-	h = sc_hls_new(&loop, &cfg, "w", err, sizeof(err));
-	assert_non_null(h);
-	feed_range(h, 0, ntags, 0, 1, 1, 0);
+	hf_make_tmpdir();
+	cfg.dir = hf_tmpdir;
+	h = hf_hls_new(&loop, &cfg, "w");
+	hf_feed_range(h, 0, hf_ntags, 0, 1, 1, 0);
 	sc_hls_discontinuity(h);
-	feed_range(h, 0, ntags, 0, 1, 1, 0); /* timestamps restart */
+	hf_feed_range(h, 0, hf_ntags, 0, 1, 1, 0); /* timestamps restart */
 	text = playlist(h);
 	parse(text, &p);
 	assert_non_null(strstr(text, "#EXT-X-VERSION:7\n"));
@@ -596,7 +386,7 @@ static void test_discontinuity_window_plain(void **state)
 	assert_null(get(h, "0.0.m4s")); /* no parts without LL */
 	sc_blob_unref(get(h, "3.m4s"));
 	free(text);
-	run_loop_to_idle(&loop);
+	hf_run_loop_to_idle(&loop);
 	assert_int_equal(file_size("w", "2.m4s"), -1);
 	assert_true(file_size("w", "init-0.mp4") > 0);
 	assert_true(file_size("w", "3.m4s") > 0);
@@ -604,7 +394,7 @@ static void test_discontinuity_window_plain(void **state)
 
 	/* Audio only, after the end: a new discontinuity, cut on time. */
 	sc_hls_end(h);
-	feed_range(h, 0, ntags, 10000, 1, 0, 0);
+	hf_feed_range(h, 0, hf_ntags, 10000, 1, 0, 0);
 	sc_hls_end(h);
 	text = playlist(h);
 	parse(text, &p);
@@ -614,10 +404,8 @@ static void test_discontinuity_window_plain(void **state)
 	free(text);
 	sc_hls_get_stats(h, &st);
 	assert_int_equal(st.active, 0);
-	sc_hls_free(h);
-	run_loop_to_idle(&loop);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	rm_tmpdir();
+	hf_hls_free(h, &loop);
+	hf_rm_tmpdir();
 }
 
 /* With a disk folder, complete segments keep their parts in memory only
@@ -627,7 +415,7 @@ static void test_discontinuity_window_plain(void **state)
 static void test_parts_released(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
-	char err[256] = "", cmd[600];
+	char cmd[600];
 	sc_blob *rec[64] = {NULL};
 	int64_t last = -1, written_last;
 	sc_hls_stats st;
@@ -635,38 +423,25 @@ static void test_parts_released(void **state)
 	sc_hls *h;
 
 	(void)state;
-	make_tmpdir();
-	assert_int_equal(uv_loop_init(&loop), 0);
-	cfg.dir = tmpdir;
-	h = sc_hls_new(&loop, &cfg, "rel", err, sizeof(err));
-	assert_non_null(h);
+	hf_make_tmpdir();
+	cfg.dir = hf_tmpdir;
+	h = hf_hls_new(&loop, &cfg, "rel");
 	for (int pass = 0; pass < 3; pass++) {
-		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
 		sc_hls_get_stats(h, &st);
 		assert_true(st.last_msn > last && st.last_msn < 64);
 		/* New segments: in memory until the loop hears they are written. */
-		for (int64_t m = last + 1; m <= st.last_msn; m++) {
-			int from_disk = -1;
-
-			rec[m] = get_seg(h, m, &from_disk);
-			assert_non_null(rec[m]);
-			assert_int_equal(from_disk, 0);
-		}
+		for (int64_t m = last + 1; m <= st.last_msn; m++)
+			rec[m] = hf_seg_from(h, m, 0);
 		last = st.last_msn;
-		run_loop_to_idle(&loop);
+		hf_run_loop_to_idle(&loop);
 		for (int64_t m = 0; m <= last; m++) {
 			int from_disk = -1;
-			sc_blob *b = get_seg(h, m, &from_disk);
 
-			if (m + 8 <= last) { /* dropped from the window + 2 kept */
-				assert_null(b);
-				continue;
-			}
-			assert_non_null(b);
-			assert_int_equal(from_disk, 1);
-			assert_int_equal(b->len, rec[m]->len);
-			assert_memory_equal(b->data, rec[m]->data, b->len);
-			sc_blob_unref(b);
+			if (m + 8 <= last) /* dropped from the window + 2 kept */
+				assert_null(hf_get_seg(h, m, &from_disk));
+			else
+				hf_check_seg(h, m, rec[m], 1);
 		}
 	}
 	assert_true(last >= 10);
@@ -676,34 +451,28 @@ static void test_parts_released(void **state)
 
 	/* The folder goes away: writes fail, and the segments are served from
 	 * memory while they are kept, then 404. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/rel'", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/rel'", hf_tmpdir);
 	assert_int_equal(system(cmd), 0);
 	written_last = last;
 	for (int pass = 3; pass < 5; pass++)
-		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
 	sc_hls_end(h);
-	run_loop_to_idle(&loop);
+	hf_run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_true(st.write_errors > 0);
 	assert_true(st.last_msn >= written_last + 6);
 	for (int64_t m = written_last + 1; m <= st.last_msn; m++) {
 		int from_disk = -1;
-		sc_blob *b = get_seg(h, m, &from_disk);
 
-		if (m + 8 <= st.last_msn) {
-			assert_null(b);
-		} else {
-			assert_non_null(b);
-			assert_int_equal(from_disk, 0);
-			sc_blob_unref(b);
-		}
+		if (m + 8 <= st.last_msn)
+			assert_null(hf_get_seg(h, m, &from_disk));
+		else
+			sc_blob_unref(hf_seg_from(h, m, 0));
 	}
 	for (int m = 0; m < 64; m++)
 		sc_blob_unref(rec[m]);
-	sc_hls_free(h);
-	run_loop_to_idle(&loop);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	rm_tmpdir();
+	hf_hls_free(h, &loop);
+	hf_rm_tmpdir();
 }
 
 /* Without a disk folder every kept segment stays in memory with its parts,
@@ -711,32 +480,28 @@ static void test_parts_released(void **state)
 static void test_memory_only(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
-	char err[256] = "";
 	sc_hls_stats st;
 	uv_loop_t loop;
 	sc_hls *h;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	h = sc_hls_new(&loop, &cfg, "mem", err, sizeof(err));
-	assert_non_null(h);
+	h = hf_hls_new(&loop, &cfg, "mem");
 	for (int pass = 0; pass < 3; pass++)
-		feed_range(h, 0, ntags, pass * pass_ms(), 1, 1, 0);
+		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
 	sc_hls_end(h);
-	run_loop_to_idle(&loop);
+	hf_run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_true(st.last_msn >= 10);
 	for (int64_t m = 0; m <= st.last_msn; m++) {
 		int from_disk = -1;
-		sc_blob *b = get_seg(h, m, &from_disk);
 		char name[64];
+		sc_blob *b;
 
 		if (m + 8 <= st.last_msn) {
-			assert_null(b);
+			assert_null(hf_get_seg(h, m, &from_disk));
 			continue;
 		}
-		assert_non_null(b);
-		assert_int_equal(from_disk, 0);
+		b = hf_seg_from(h, m, 0);
 		assert_memory_equal(b->data + 4, "moof", 4);
 		sc_blob_unref(b);
 		snprintf(name, sizeof(name), "%" PRId64 ".0.m4s", m);
@@ -744,9 +509,7 @@ static void test_memory_only(void **state)
 		assert_non_null(b); /* parts too, listed or not */
 		sc_blob_unref(b);
 	}
-	sc_hls_free(h);
-	run_loop_to_idle(&loop);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	hf_hls_free(h, &loop);
 }
 
 /* The disk queue drops past its bound, counts it, and the loop closes. */
@@ -760,9 +523,9 @@ static void test_disk_bound(void **state)
 	int ok = 0;
 
 	(void)state;
-	make_tmpdir();
+	hf_make_tmpdir();
 	assert_int_equal(uv_loop_init(&loop), 0);
-	d = sc_hls_disk_new(&loop, tmpdir, 4);
+	d = sc_hls_disk_new(&loop, hf_tmpdir, 4);
 	assert_non_null(d);
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "%d.m4s", i);
@@ -775,13 +538,13 @@ static void test_disk_bound(void **state)
 	assert_int_equal(drops, 7);
 	sc_hls_disk_close(d); /* frees itself once the queue is written */
 	sc_blob_unref(b);
-	run_loop_to_idle(&loop);
+	hf_run_loop_to_idle(&loop);
 	assert_int_equal(uv_loop_close(&loop), 0);
-	snprintf(path, sizeof(path), "%s/3.m4s", tmpdir);
+	snprintf(path, sizeof(path), "%s/3.m4s", hf_tmpdir);
 	assert_int_equal(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/4.m4s", tmpdir);
+	snprintf(path, sizeof(path), "%s/4.m4s", hf_tmpdir);
 	assert_int_equal(access(path, F_OK), -1);
-	rm_tmpdir();
+	hf_rm_tmpdir();
 }
 
 int main(void)
@@ -794,13 +557,6 @@ int main(void)
 		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_disk_bound),
 	};
-	int rc;
 
-	if (load_flv() < 0) {
-		fprintf(stderr, "cannot read av_4s.flv (set SC_TEST_DATA)\n");
-		return 1;
-	}
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	free(flv);
-	return rc;
+	return cmocka_run_group_tests(tests, hf_group_setup, hf_group_teardown);
 }
