@@ -62,8 +62,9 @@ static const char usage_text[] =
 	"                          show or change the pool size\n"
 	"\n"
 	"Options:\n"
-	"  --scaler URL            the scaler's API (default: $STAGECAST_SCALER or\n"
-	"                          http://127.0.0.1:8090)\n"
+	"  --scaler URL[,URL...]   the scaler's API (default: $STAGECAST_SCALER or\n"
+	"                          http://127.0.0.1:8090); with replicas, list them: one\n"
+	"                          that is down or standing by (503) passes to the next\n"
 	"  --token-file FILE       operator bearer token (default: $STAGECAST_TOKEN_FILE)\n"
 	"  --json                  print the API's JSON instead of a table\n"
 	"  --profile P             360p15, 720p30 or 1080p30 (start)\n"
@@ -136,39 +137,23 @@ static char *read_token(const char *path)
 	return strdup(buf);
 }
 
-/* One API call; transport failures end the program with advice. */
-static reply call(const char *method, const char *path, json_t *body, const char *idem_key)
+/* One try of an API call against the scaler at base (len bytes of it). */
+static CURLcode call_one(const char *base, size_t len, const char *method, const char *path,
+			 const char *text, struct curl_slist *hdrs, bool retry, reply *r,
+			 char *errbuf)
 {
-	static char *token;
-	char url[2048], hdr[1200], errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdrs = NULL;
+	char url[2048];
 	sc_buf out;
-	reply r = {0};
-	char *text = NULL;
-	size_t ulen = strlen(o.scaler);
 
-	while (ulen && o.scaler[ulen - 1] == '/')
-		ulen--;
-	snprintf(url, sizeof(url), "%.*s%s", (int)ulen, o.scaler, path);
-	if (o.token_file && !token)
-		token = read_token(o.token_file);
+	while (len && base[len - 1] == '/')
+		len--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)len, base, path);
 	CURL *c = curl_easy_init();
 	if (!c)
 		cli_die(EXIT_REFUSED, "out of memory");
 	sc_buf_init(&out, REPLY_MAX);
-	if (token) {
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-		hdrs = curl_slist_append(hdrs, hdr);
-	}
-	if (idem_key) {
-		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem_key);
-		hdrs = curl_slist_append(hdrs, hdr);
-	}
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (text)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -180,19 +165,63 @@ static reply call(const char *method, const char *path, json_t *body, const char
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	CURLcode rc = CURLE_OK;
 	/* With an Idempotency-Key a retry is safe: the scaler replays the answer. */
-	for (int attempt = 0; attempt < (idem_key ? 3 : 1); attempt++) {
+	for (int attempt = 0; attempt < (retry ? 3 : 1); attempt++) {
 		sc_buf_reset(&out);
+		errbuf[0] = 0;
 		rc = curl_easy_perform(c);
 		if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING &&
 		    rc != CURLE_OPERATION_TIMEDOUT)
 			break;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	if (rc == CURLE_OK)
-		r.body = json_loadb((const char *)out.data, out.len, 0, NULL);
-	curl_slist_free_all(hdrs);
+	r->status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	r->body = rc == CURLE_OK ? json_loadb((const char *)out.data, out.len, 0, NULL) : NULL;
 	curl_easy_cleanup(c);
 	sc_buf_free(&out);
+	return rc;
+}
+
+/*
+ * One API call; transport failures end the program with advice. --scaler
+ * may list replicas (A,B,...): a replica that cannot be reached or answers
+ * 503 (a standby, or busy) hands the call to the next one. That is safe:
+ * reads and DELETE are idempotent and a start carries an Idempotency-Key.
+ */
+static reply call(const char *method, const char *path, json_t *body, const char *idem_key)
+{
+	static char *token;
+	char hdr[1200], errbuf[CURL_ERROR_SIZE] = "", where[1024];
+	struct curl_slist *hdrs = NULL;
+	reply r = {0};
+	char *text = NULL;
+	CURLcode rc = CURLE_OK;
+
+	if (o.token_file && !token)
+		token = read_token(o.token_file);
+	if (token) {
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, hdr);
+	}
+	if (idem_key) {
+		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem_key);
+		hdrs = curl_slist_append(hdrs, hdr);
+	}
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	}
+	for (const char *p = o.scaler;;) {
+		size_t len = strcspn(p, ",");
+		snprintf(where, sizeof(where), "%.*s", (int)len, p);
+		json_decref(r.body);
+		rc = call_one(p, len, method, path, text, hdrs, idem_key != NULL, &r, errbuf);
+		bool next = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+			    rc == CURLE_COULDNT_RESOLVE_HOST || (rc == CURLE_OK && r.status == 503);
+		if (!next || !p[len])
+			break;
+		p += len + 1;
+	}
+	curl_slist_free_all(hdrs);
 	free(text);
 
 	switch (rc) {
@@ -202,20 +231,20 @@ static reply call(const char *method, const char *path, json_t *body, const char
 		cli_die(EXIT_UNREACHABLE,
 			"the scaler at %s is not running: start it with `stagecast up` "
 			"(or point --scaler at a running one)",
-			o.scaler);
+			where);
 	case CURLE_COULDNT_RESOLVE_HOST:
 		cli_die(EXIT_UNREACHABLE, "cannot resolve the host in --scaler %s: check the name",
-			o.scaler);
+			where);
 	case CURLE_OPERATION_TIMEDOUT:
 		cli_die(EXIT_UNREACHABLE,
 			"the scaler at %s did not answer in time: is it overloaded or stuck? "
 			"See its log (journalctl -u stagecast-scaler)",
-			o.scaler);
+			where);
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		cli_die(EXIT_USAGE, "--scaler %s: want http(s)://HOST:PORT", o.scaler);
+		cli_die(EXIT_USAGE, "--scaler %s: want http(s)://HOST:PORT[,...]", where);
 	default:
-		cli_die(EXIT_UNREACHABLE, "cannot talk to the scaler at %s: %s", o.scaler,
+		cli_die(EXIT_UNREACHABLE, "cannot talk to the scaler at %s: %s", where,
 			errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
 	return r;

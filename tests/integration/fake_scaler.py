@@ -58,6 +58,7 @@ class FakeScaler:
         self.requests = []
         self.heartbeats = []  # (time the reply went out, request body)
         self.heartbeat_status = 200
+        self.api_status = 200  # e.g. 503: every other /v1 call answered as a standby would
         self.refused = []  # times of heartbeats answered with heartbeat_status != 200
         self.assignments = []
         self.stop = []
@@ -148,6 +149,9 @@ class FakeScaler:
                 self.heartbeats.append((time.time(), req.json))
                 return 200, {'lease_ms': self.lease_ms, 'assignments': list(self.assignments),
                              'stop': list(self.stop), 'drain': self.drain}
+        if self.api_status != 200:
+            return self.api_status, {
+                'error': 'this scaler is standing by (another one leads); retry'}
         if path == '/v1/streams' and method == 'GET':
             return 200, {'streams': self.streams}
         if path == '/v1/streams' and method == 'POST':

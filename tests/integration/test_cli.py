@@ -11,6 +11,8 @@
  - bearer token from --token-file; a 401 tells how to pass one;
  - the scaler down: "the scaler at URL is not running: start it with
    `stagecast up`", exit 3; usage errors exit 2;
+ - --scaler A,B,C: a replica that is down or standing by (503) passes the
+   call to the next;
  - up, with stand-in relay and scaler programs in --bin-dir: their command
    lines, the banner, SIGTERM stops both (scaler first) and up exits 0; a
    child that dies takes up down with exit 1.
@@ -171,6 +173,33 @@ def check_errors(t, fake, token_file):
     t.check(code == 0 and 'start NAME' in out, '--help')
 
 
+def check_replicas(t, fake, token_file):
+    """--scaler A,B,C: one that is down or standing by passes the call on."""
+    standby = fake_scaler.FakeScaler(token=TOKEN).up()
+    standby.api_status = 503
+    down = 'http://127.0.0.1:%d' % h.free_port()
+    try:
+        both = '%s,%s,%s' % (down, standby.url, fake.url)
+        code, out, err = cli('ls', '--scaler', both, '--token-file', token_file)
+        t.check(code == 0 and 'k1-janson' in out, 'ls through a down and a standby replica',
+                (code, err))
+        n_standby, n_fake = len(standby.requests), len(fake.requests)
+        code, out, err = cli('start', 'k9-replica', '--conference', 'janus://h:1/1', '--to',
+                             'rtmp://replica.example/live/k9', '--scaler', both,
+                             '--token-file', token_file, '--json')
+        t.check(code == 0 and json.loads(out).get('name') == 'k9-replica',
+                'start through the replicas', (code, out, err))
+        t.equal(len(standby.requests) - n_standby, 1, 'the standby was asked once')
+        posts = [r for r in fake.requests[n_fake:] if r.method == 'POST']
+        t.equal(len(posts), 1, 'the leader got the start once')
+        code, _, err = cli('ls', '--scaler', '%s,%s' % (down, standby.url),
+                           '--token-file', token_file)
+        t.check(code == 1 and 'standing by' in err, 'no leader among them: the standby\'s '
+                'message, exit 1', (code, err))
+    finally:
+        standby.down()
+
+
 FAKE_DAEMON = r'''#!/usr/bin/env python3
 import http.server, json, os, signal, sys, threading, time
 log = os.path.join(os.environ['FAKE_UP_DIR'], os.path.basename(sys.argv[0]) + '.jsonl')
@@ -297,6 +326,7 @@ def main(t):
     t.check(all(r.header('Authorization') == 'Bearer ' + TOKEN for r in fake.requests),
             'every call carries the token')
     check_errors(t, fake, token_file)
+    check_replicas(t, fake, token_file)
     check_up(t)
 
 
