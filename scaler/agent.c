@@ -27,8 +27,9 @@
  *    answered 200. A connection error, a timeout, a 5xx (a standby replica
  *    answers 503) or a reply that is not a heartbeat reply moves on to the
  *    next URL at once, at most one pass over the list per heartbeat
- *    interval. A 4xx (a refused token) moves nowhere: every replica would
- *    say the same. Self-fencing counts from the last 200 of any of them.
+ *    interval. A 401 or 403 (a refused token) moves nowhere: every replica
+ *    would say the same; any other answer that is not a heartbeat reply (a
+ *    wrong URL, a proxy's 404) moves on too. Self-fencing counts from the last 200 of any of them.
  *    While a replica answers 503 (standing by: no leader in its view, a
  *    failover under way) the agent waits one more lease before it fences:
  *    a new leader takes about a lease to take over and then gives agents
@@ -142,6 +143,29 @@ static void spawn_entry(sc_agent_capture *c)
 	sc_agent_cap_spawn(c, &cfg);
 }
 
+/*
+ * A capture whose token the relay refused (exit 7) restarts only with a
+ * newer one: the scaler signs a fresh token into every reply, so an expired
+ * one is replaced within a heartbeat; an assignment under a stale fence is
+ * no longer sent, and after two intervals without a newer token the capture
+ * is reported failed instead of being refused again and again.
+ */
+static void restart_entry(sc_agent_capture *c, int64_t now)
+{
+	if (!c->token_refused || c->output_newer) {
+		spawn_entry(c);
+		return;
+	}
+	if (now - c->refused_at < 2 * interval_ms) {
+		c->restart_at = now + 250; /* look again soon, without spinning */
+		return;
+	}
+	c->restart_at = 0;
+	sc_agent_cap_set(c, AGENT_CAP_FAILED,
+			 "the relay refused the publish token and the scaler sent no newer one");
+	sc_log_warn(c->name, "%s", c->reason);
+}
+
 static void reap(void)
 {
 	int status;
@@ -234,6 +258,7 @@ static void take_assignment(json_t *a)
 			explicit_bzero(known->output, strlen(known->output));
 			free(known->output);
 			known->output = output;
+			known->output_newer = true;
 			output = NULL;
 		}
 		free(output);
@@ -346,7 +371,7 @@ static void take_reply(json_t *r)
 
 /* One heartbeat to scaler i. 0: it answered 200 with a heartbeat reply;
  * -EAGAIN: try another replica (no connection, timeout, 5xx, not a reply);
- * -EACCES: a 4xx, which another replica would repeat. Logs a failure once
+ * -EACCES: 401/403, which another replica would repeat. Logs a failure once
  * per scaler until one answers. */
 static int heartbeat_to(size_t i)
 {
@@ -391,7 +416,7 @@ static int heartbeat_to(size_t i)
 		ret = 0;
 	} else {
 		const char *msg = json_string_value(json_object_get(r, "error"));
-		if (rc == CURLE_OK && code >= 400 && code < 500)
+		if (rc == CURLE_OK && (code == 401 || code == 403))
 			ret = -EACCES;
 		if (rc == CURLE_OK && code == 503)
 			standby_seen = true;
@@ -697,7 +722,7 @@ static void run(int sfd)
 				continue;
 			if (c->restart_at && now >= c->restart_at && !c->stop_wanted &&
 			    !shutting_down)
-				spawn_entry(c);
+				restart_entry(c, now);
 			if (c->pid && c->kill_at && now >= c->kill_at) {
 				sc_log_warn(c->name,
 					    "capture pid %d ignored SIGTERM for %d s: SIGKILL",

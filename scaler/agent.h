@@ -47,6 +47,9 @@ typedef struct {
 	bool sent_terminal; /* in the body of the heartbeat in flight */
 	bool reported;	    /* a heartbeat carried the terminal state */
 	bool dirty;	    /* state or reason set since the last heartbeat body */
+	bool token_refused; /* it exited 7: restart only with a newer output URL */
+	int64_t refused_at; /* when (monotonic ms) */
+	bool output_newer;  /* the scaler sent another output URL since the spawn */
 } sc_agent_capture;
 
 typedef struct {

@@ -222,6 +222,8 @@ void sc_agent_cap_spawn(sc_agent_capture *c, const sc_agent_cap_spawn_cfg *cfg)
 	c->out_fd = pipefd[0];
 	c->pid = pid;
 	c->started_at = sc_agent_now_ms();
+	c->output_newer = false;
+	c->token_refused = false;
 	c->next_status_at = c->started_at + SC_AGENT_STATUS_EVERY_MS;
 	c->kill_at = 0;
 	if (c->state != AGENT_CAP_STARTING || !c->restarts)
@@ -289,6 +291,8 @@ void sc_agent_cap_exited(sc_agent_capture *c, int status)
 		int code = WEXITSTATUS(status);
 		snprintf(how, sizeof(how), "exit %d: %s", code, exit_meaning(code));
 		permanent = code == 0 || (code >= 2 && code <= 4) || code == 126 || code == 127;
+		c->token_refused = code == 7;
+		c->refused_at = now;
 	} else {
 		snprintf(how, sizeof(how), "killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));

@@ -12,7 +12,8 @@ records its argv and signals and serves a /v1/status that turns
    profile, layout, bind address, a loopback status address);
  - it is reported starting, then live once its status says connected;
  - a crash (exit 1) is restarted while the assignment stands; a refused
-   token (exit 7) too, with the newest token the scaler sent; a room error
+   token (exit 7) too, with the newest token the scaler sent (with none
+   newer it is reported failed, not restarted again); a room error
    (exit 3) is reported failed and not restarted;
  - a stop command sends SIGTERM and the capture is reported stopped;
  - drain: a new assignment is not taken;
@@ -189,6 +190,25 @@ def main(t):
     since = time.time()
     t.wait('k1-a live again after exit 7', lambda: (state_of(fake, 'st-aaaa', since) or {})
            .get('state') == 'live', 10)
+
+    # ---- exit 7 with no newer token (a stale fence: the scaler does not
+    # send the assignment any more, or sends the same URL): failed, not
+    # restarted again and again
+    c7 = assignment('st-cccc', 'k1-c', 4)
+    fake.assignments = [a, c7]
+    t.wait('capture k1-c started', lambda: events.of('k1-c', 'start'), 5)
+    fake.assignments = [a]  # what the scaler does once the fence moved on
+    t0 = time.time()
+    with open(os.path.join(cap_dir, 'k1-c.exit'), 'w') as f:
+        f.write('7')
+    rep = t.wait('k1-c reported failed', lambda: (state_of(fake, 'st-cccc') or {}).get(
+        'state') == 'failed' and state_of(fake, 'st-cccc'), 4 * INTERVAL + 4)
+    h.log('k1-c failed %.2f s after the refusal: %s' % (time.time() - t0, rep['reason']))
+    t.check('no newer' in rep['reason'], 'the reason says no newer token came', rep['reason'])
+    t.equal(len(events.of('k1-c', 'start')), 1, 'k1-c is not restarted with the same token')
+    t_rep = time.time()
+    t.wait('k1-c forgotten once reported', lambda: forgotten(fake, 'st-cccc', t_rep),
+           3 * INTERVAL)
 
     # ---- a room error is not restarted
     b = assignment('st-bbbb', 'k1-b', 3)
