@@ -184,8 +184,8 @@ static CURLcode call_one(const char *base, size_t len, const char *method, const
 /*
  * One API call; transport failures end the program with advice. --scaler
  * may list replicas (A,B,...): a replica that cannot be reached or answers
- * 503 (a standby, or busy) hands the call to the next one. That is safe:
- * reads and DELETE are idempotent and a start carries an Idempotency-Key.
+ * 503 as a standby hands the call to the next one. That is safe: reads,
+ * DELETE and drain are idempotent and a start carries an Idempotency-Key.
  */
 static reply call(const char *method, const char *path, json_t *body, const char *idem_key)
 {
@@ -215,8 +215,12 @@ static reply call(const char *method, const char *path, json_t *body, const char
 		snprintf(where, sizeof(where), "%.*s", (int)len, p);
 		json_decref(r.body);
 		rc = call_one(p, len, method, path, text, hdrs, idem_key != NULL, &r, errbuf);
+		/* Only a standby's 503: the leader's own (the store failed) is the answer. */
+		const char *why = json_string_value(json_object_get(r.body, "error"));
+		bool standby =
+			rc == CURLE_OK && r.status == 503 && why && strstr(why, "standing by");
 		bool next = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
-			    rc == CURLE_COULDNT_RESOLVE_HOST || (rc == CURLE_OK && r.status == 503);
+			    rc == CURLE_COULDNT_RESOLVE_HOST || standby;
 		if (!next || !p[len])
 			break;
 		p += len + 1;
