@@ -472,6 +472,7 @@ static void tick(sc_engine *e)
 			 * period every instance would look lost and every running
 			 * capture would be refenced and dropped. */
 			e->lease_grace_until_ms = now + e->cfg.lease_ms;
+			e->relay_swept = false; /* engine_relay.c: sweep_finished */
 		} else if (lead == 0)
 			sc_log_info(NULL, "standing by: another scaler leads");
 		else

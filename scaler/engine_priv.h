@@ -88,6 +88,8 @@ struct sc_engine {
 	size_t n_targets;
 	int64_t relay_check_ms; /* next reconciliation with the relay's list */
 	bool relay_down;	/* the last list failed: jobs wait, warned once */
+	bool relay_checked;	/* a list has worked since this scaler started */
+	bool relay_swept;	/* finished streams' targets swept since leading */
 	uint64_t relay_readded; /* targets the relay had lost, added again */
 };
 

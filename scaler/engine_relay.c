@@ -62,10 +62,13 @@ static void wipe(char *url)
 	}
 }
 
+/* Keeps the queue's order: a stream's remove must not overtake an add
+ * queued before it (a takeover's add of the same target). */
 static void job_drop(sc_engine *e, size_t i)
 {
 	wipe(e->jobs[i].url);
-	e->jobs[i] = e->jobs[--e->n_jobs];
+	memmove(&e->jobs[i], &e->jobs[i + 1], (e->n_jobs - i - 1) * sizeof(e->jobs[0]));
+	e->n_jobs--;
 }
 
 static void queue_add(sc_engine *e, const char *stream, const char *name, char *url,
@@ -178,8 +181,9 @@ void eng_relay_remove(sc_engine *e, const char *stream)
 			continue;
 		if (j->remove)
 			return;
-		if (j->why == RELAY_ADD_UNKNOWN) {
-			/* The relay may well have it: remove by URL. */
+		if (j->why == RELAY_ADD_UNKNOWN || j->attempts > 0) {
+			/* The relay may well have it (an add that timed out may
+			 * have reached it): remove by URL. */
 			j->remove = true;
 			j->target[0] = 0;
 		} else {
@@ -227,6 +231,44 @@ static bool wants_target(const sc_stream_rec *s)
 	return s->state <= SC_ST_LIVE && !s->stop_requested && s->destination_sealed;
 }
 
+#define SWEEP_MS (3600 * 1000LL)
+
+/*
+ * Once per leadership: a stream that ended shortly before (within SWEEP_MS)
+ * may have had its target's removal queued in the memory of a scaler that
+ * then died. Remove those by URL, unless an active stream has the same name
+ * (its target might be the same one, with an id not learned yet).
+ */
+static void sweep_finished(sc_engine *e, const sc_relay_target_ref *v, size_t nv)
+{
+	sc_stream_rec *s = NULL, *a = NULL;
+	size_t ns = 0, na = 0;
+	int64_t since = eng_now_ms() - SWEEP_MS;
+
+	if (e->ops->stream_list(e->sp, false, &s, &ns) < 0)
+		return;
+	if (e->ops->stream_list(e->sp, true, &a, &na) < 0) {
+		sc_stream_recs_free(s, ns);
+		return;
+	}
+	for (size_t k = 0; k < ns; k++) {
+		bool held = false, at_relay = false;
+		if (s[k].state < SC_ST_STOPPED || s[k].updated_ms < since ||
+		    target_find(e, s[k].id) || job_queued(e, s[k].id))
+			continue;
+		for (size_t i = 0; i < na && !held; i++)
+			held = !strcmp(a[i].name, s[k].name);
+		for (size_t i = 0; i < nv && !at_relay; i++)
+			at_relay = !strcmp(v[i].name, s[k].name);
+		if (held || !at_relay)
+			continue;
+		queue_remove_unknown(e, s[k].id);
+		target_set(e, s[k].id, "", "", true);
+	}
+	sc_stream_recs_free(a, na);
+	sc_stream_recs_free(s, ns);
+}
+
 /* One pass: the relay's targets against the active streams. */
 static void reconcile(sc_engine *e)
 {
@@ -248,6 +290,11 @@ static void reconcile(sc_engine *e)
 	if (e->relay_down)
 		sc_log_info(NULL, "relay: answers again; checking its push targets");
 	e->relay_down = false;
+	e->relay_checked = true;
+	if (!e->relay_swept) {
+		sweep_finished(e, v, nv);
+		e->relay_swept = true;
+	}
 	if (e->ops->stream_list(e->sp, true, &s, &ns) < 0)
 		goto out;
 
@@ -372,6 +419,10 @@ void eng_relay_run(sc_engine *e)
 				job_drop(e, i);
 				continue;
 			}
+		} else if (j->remove && target_shared(e, j->stream, j->name, j->target)) {
+			/* A takeover to the same destination adopted it since. */
+			job_drop(e, i);
+			continue;
 		} else {
 			rc = 0;
 		}
@@ -387,6 +438,15 @@ void eng_relay_run(sc_engine *e)
 			continue;
 		}
 		j->attempts++;
+		if (rc == -EIO && j->attempts < 8) {
+			/* Down or hung: the rest of the queue would block the
+			 * engine thread (heartbeats) as long again. Wait for the
+			 * next reconciliation to see the relay answer. */
+			sc_log_warn(j->name, "relay: %s; relay changes wait until it answers", err);
+			j->next_ms = now + 1000;
+			e->relay_down = true;
+			return;
+		}
 		if (j->attempts >= 8 || rc == -EINVAL) {
 			eng_event(e, "relay-error", j->stream,
 				  "stream %s: gave up %s the push target: %s", j->name,
@@ -461,9 +521,10 @@ void eng_req_metrics(sc_engine *e, sc_engine_req *r)
 			  (double)e->relay_readded);
 	sc_metrics_family(
 		&m, "stagecast_scaler_relay_up", "gauge",
-		"1 if the relay's API answered the last reconciliation (-1: no relay API).");
+		"1 if the relay's API answered the last reconciliation (-1: no relay API, "
+		"not leading, or not checked yet).");
 	sc_metrics_sample(&m, "stagecast_scaler_relay_up", NULL,
-			  !e->relay_api ? -1 : !e->relay_down);
+			  !e->relay_api || e->lead != 1 || !e->relay_checked ? -1 : !e->relay_down);
 	sc_metrics_family(&m, "stagecast_scaler_leader", "gauge",
 			  "1 if this scaler makes the decisions.");
 	sc_metrics_sample(&m, "stagecast_scaler_leader", NULL, e->lead == 1);
