@@ -221,7 +221,8 @@ int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reas
 	if (r->secret_len) {
 		if (!token) {
 			*ret_reason = SC_REFUSE_NO_TOKEN;
-			snprintf(msg, msglen, "a publish token is required (?token=...)");
+			snprintf(msg, msglen,
+				 "token required: publish to rtmp://HOST/live/NAME?token=TOKEN");
 			return -EPERM;
 		}
 		int rc = sc_token_verify(r->secret, r->secret_len, s->name, token, time(NULL),
@@ -232,10 +233,11 @@ int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reas
 			return -EPERM;
 		}
 		/*
-		 * Refusals of the token itself read "token ...": a client may
-		 * give up on those (stagecast-capture does), while a duplicate
-		 * with the same fence may be its own earlier connection that
-		 * has not been noticed gone yet, so it is worth retrying.
+		 * Refusals of the token itself (a missing one too, above) read
+		 * "token ...": a client may give up on those (stagecast-capture
+		 * does), while a duplicate with the same fence may be its own
+		 * earlier connection that has not been noticed gone yet, so it
+		 * is worth retrying.
 		 */
 		if (s->publishes && fence < s->max_fence) {
 			*ret_reason = SC_REFUSE_STALE_FENCE;
