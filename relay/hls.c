@@ -5,12 +5,14 @@
  * the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
  *
  * Memory: a segment is only its part blobs (one part without LL-HLS), and
- * a request for it gets them back to back. With a disk folder, the parts
- * of a complete segment are let go as soon as the loop hears that all its
- * files are written; the segment and its parts are then served from their
- * files. Only the open segment, and complete ones whose writes are still
- * queued or failed, are in memory. A failed write is logged once per
- * stream; its segment is served from memory until it leaves the window.
+ * a request for it gets them back to back. With a disk folder, each part
+ * is let go as soon as the loop hears that its own file is written, and is
+ * then served from that file; the segment file is joined from the part
+ * files by the disk worker when the segment completes, and the segment is
+ * served from it once written (a request in between waits for it). So only
+ * the parts whose writes are still queued, or failed, are in memory. A
+ * failed write is logged once per stream; a failed part is served from
+ * memory until its segment leaves the window.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
@@ -115,8 +117,8 @@ static void disk_failed(sc_hls *h, const char *file, int err)
 	if (h->warned)
 		return;
 	h->warned = 1;
-	sc_log_warn(h->name, "hls: writing %s/%s failed: %s; its segment is served from memory",
-		    h->path, file, strerror(-err));
+	sc_log_warn(h->name, "hls: writing %s/%s failed: %s; its parts stay in memory", h->path,
+		    file, strerror(-err));
 }
 
 static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
@@ -125,15 +127,20 @@ static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
 		sc_hls_disk_writev(h->disk, file, b, n);
 }
 
-/* A file of segment s: a refused write keeps its parts in memory. */
-static void seg_write(sc_hls *h, sc_hls_seg *s, const char *file, sc_blob *const *b, size_t n)
+/* The file of part `part` of s (part < 0: of s itself, from its parts
+ * still in memory and the files of the others): a refused write keeps the
+ * part in memory. */
+static void seg_write(sc_hls *h, sc_hls_seg *s, int64_t part, const char *file)
 {
 	int rc;
 
 	if (!h->disk)
 		return;
-	rc = sc_hls_disk_writev(h->disk, file, b, n);
-	sc_hls_seg_queued(s, rc);
+	if (part >= 0)
+		rc = sc_hls_disk_write(h->disk, file, s->blobs[part]);
+	else
+		rc = sc_hls_disk_write_segment(h->disk, file, s->blobs, s->nparts);
+	sc_hls_seg_queued(s, part, rc);
 	if (rc < 0)
 		disk_failed(h, file, rc);
 }
@@ -238,18 +245,6 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 
 /* ---- segments ---- */
 
-/* With a disk folder: the parts of complete segments go once all their
- * files are written. */
-static void release_parts(sc_hls *h)
-{
-	size_t nc = ncomplete(h);
-
-	if (!h->disk)
-		return;
-	for (size_t i = 0; i < nc; i++)
-		sc_hls_seg_release(&h->segs[i]);
-}
-
 static void drop_old(sc_hls *h)
 {
 	char file[64];
@@ -300,7 +295,7 @@ static int add_part(sc_hls *h, sc_blob *b, int64_t end)
 		return rc;
 	if (h->ll) {
 		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts - 1);
-		seg_write(h, s, file, &b, 1);
+		seg_write(h, s, (int64_t)s->nparts - 1, file);
 		h->stats.parts++;
 	}
 	return 0;
@@ -326,11 +321,10 @@ static void complete_seg(sc_hls *h, int64_t end)
 	if (s->dur > h->longest_ms)
 		h->longest_ms = s->dur;
 	snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
-	seg_write(h, s, file, s->blobs, s->nparts);
+	seg_write(h, s, -1, file);
 	h->stats.segments++;
 	h->stats.last_msn = s->msn;
 	drop_old(h);
-	release_parts(h);
 }
 
 static int new_seg(sc_hls *h, int64_t start)
@@ -529,10 +523,12 @@ static void on_disk_done(void *userdata, const char *file, int err)
 	s = find_seg(h, a);
 	if (!s)
 		return; /* dropped meanwhile */
-	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT, err);
+	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT ? -1 : p, err);
 	if (err < 0)
 		disk_failed(h, file, err);
-	release_parts(h);
+	/* A request for the segment may be waiting for its file. */
+	if (kind == SC_HLS_FILE_SEGMENT && h->cfg.on_update)
+		h->cfg.on_update(h->cfg.userdata);
 }
 
 /* ---- API ---- */

@@ -7,12 +7,15 @@
  * Files are written under DIR/NAME/ by a worker thread: each file to a
  * temporary name, then renamed; old ones deleted. The loop never blocks on
  * disk: a full write queue drops writes and counts them. In memory stay the
- * playlist, the init segments and the parts of the open segment; a complete
- * segment is served as its parts while they are in memory, then, once all
- * its files (segment and parts) are written, from those files (an fd, sent
- * by the HTTP server). A segment one of whose writes failed or was dropped
- * stays in memory until it leaves the window (the first failure is logged).
- * Without DIR everything the window needs stays in memory.
+ * playlist, the init segments, and each part until its own file is written
+ * (then it is served from that file: an fd, sent by the HTTP server). A
+ * segment's file is joined from its parts' files by the worker when it
+ * completes; the segment is served from it once written (a request in
+ * between waits, like one for the preload hint part). A part whose write
+ * failed or was dropped stays in memory until it leaves the window (the
+ * first failure is logged); a segment whose own file failed is gone (404)
+ * unless all its parts are still in memory. Without DIR everything the window needs stays
+ * in memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
@@ -89,8 +92,9 @@ typedef struct {
  * Opens a file by its name inside the stream's folder ("index.m3u8",
  * "init-0.mp4", "12.m4s", "12.3.m4s"): 0 with a new body in *ret, -ENOENT
  * if it is not (or no longer) there, -EAGAIN if it is the part named in the
- * current EXT-X-PRELOAD-HINT (the caller waits for the next update and asks
- * again), -ENOMEM. May open a file under DIR/NAME (never reads it).
+ * current EXT-X-PRELOAD-HINT or a complete segment whose file is still
+ * being written (the caller waits for the next update and asks again),
+ * -ENOMEM. May open a file under DIR/NAME (never reads it).
  */
 int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret);
 /* Drops the references and closes the fd if still >= 0. Any thread; NULL ok. */

@@ -42,6 +42,21 @@ sc_blob *sc_blob_new(const void *data, size_t len)
 	return b;
 }
 
+sc_blob *sc_blob_resize(sc_blob *b, size_t len)
+{
+	sc_blob *nb;
+
+	if (len > SIZE_MAX - sizeof(*nb))
+		return NULL;
+	nb = realloc(b, sizeof(*nb) + len);
+	if (!nb)
+		return NULL;
+	if (!b)
+		atomic_init(&nb->refs, 1);
+	nb->len = len;
+	return nb;
+}
+
 sc_blob *sc_blob_ref(sc_blob *b)
 {
 	if (b)
@@ -139,7 +154,7 @@ struct job {
 	int err; /* set by the worker */
 	char name[NAME_MAX_LEN];
 	size_t nblobs;	  /* JOB_WRITE: the file is these back to back */
-	sc_blob *blobs[]; /* references */
+	sc_blob *blobs[]; /* references; NULL: the part file NAME-without-.m4s.i.m4s */
 };
 
 struct sc_hls_disk {
@@ -202,6 +217,52 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Appends the part file i of segment j->name ("S.m4s": "S.i.m4s") to fd. */
+static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd)
+{
+	char name[NAME_MAX_LEN + 24], path[4096];
+	size_t stem = strlen(j->name) - 4;
+	uint8_t buf[16384];
+	int in, rc = 0, copied = 0;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%.*s.%zu.m4s", (int)stem, j->name, i);
+	if (path_of(d, "", name, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	for (;;) {
+		n = copy_file_range(in, NULL, fd, NULL, 1 << 20, 0);
+		if (n > 0) {
+			copied = 1;
+			continue;
+		}
+		if (n == 0)
+			goto out;
+		if (errno == EINTR)
+			continue;
+		break;
+	}
+	if (copied ||
+	    (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)) {
+		rc = -errno;
+		goto out;
+	}
+	/* No in-kernel copy here: read and write (nothing was copied yet). */
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (rc = write_all(fd, buf, (size_t)n)) < 0) {
+			rc = rc < 0 ? rc : -errno;
+			break;
+		}
+	}
+out:
+	close(in);
+	return rc;
+}
+
 static int do_write(const sc_hls_disk *d, const struct job *j)
 {
 	char tmp[4096], dst[4096];
@@ -214,8 +275,12 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 	if (fd < 0)
 		return -errno;
 	rc = 0;
-	for (size_t i = 0; i < j->nblobs && rc == 0; i++)
-		rc = write_all(fd, j->blobs[i]->data, j->blobs[i]->len);
+	for (size_t i = 0; i < j->nblobs && rc == 0; i++) {
+		if (j->blobs[i])
+			rc = write_all(fd, j->blobs[i]->data, j->blobs[i]->len);
+		else
+			rc = copy_part(d, j, i, fd);
+	}
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, dst) < 0)
@@ -378,14 +443,17 @@ static void push(sc_hls_disk *d, struct job *j)
 	d->tail = j;
 }
 
-int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n)
+static int queue_write(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n, int parts)
 {
 	struct job *j, *old, *prev = NULL;
+	size_t len = file ? strlen(file) : 0;
 
 	if (!d || !blobs || !n || check_name(file) < 0 || d->closing)
 		return -EINVAL;
+	if (parts && (len < 5 || strcmp(file + len - 4, ".m4s") != 0))
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (!blobs[i])
+		if (!blobs[i] && !parts)
 			return -EINVAL;
 	}
 	/* A queued write of the same name (the playlist) is superseded. */
@@ -417,6 +485,16 @@ int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, 
 	push(d, j);
 	submit(d);
 	return 0;
+}
+
+int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n)
+{
+	return queue_write(d, file, blobs, n, 0);
+}
+
+int sc_hls_disk_write_segment(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n)
+{
+	return queue_write(d, file, blobs, n, 1);
 }
 
 int sc_hls_disk_write(sc_hls_disk *d, const char *file, sc_blob *b)

@@ -17,6 +17,12 @@
 
 #include "hls.h"
 
+/* A blob with room for len bytes made from b, which must not be shared yet
+ * (one reference): its first min(len, b->len) bytes kept, b->len = len. b
+ * NULL: a new one. NULL on OOM (b untouched). Lets a writer fill a blob in
+ * place and hand it over without a copy. */
+sc_blob *sc_blob_resize(sc_blob *b, size_t len);
+
 /* Bodies (hls.h). New: room for nblobs, none yet (NULL on OOM); add: takes
  * a reference to blob; open: the file dir/file, -ENOENT if it is not a
  * regular file there, or -ENOMEM (opens it, never reads). Any thread. */
@@ -36,6 +42,10 @@ int sc_hls_disk_write(sc_hls_disk *d, const char *file, sc_blob *b);
 /* The same for a file made of n blobs back to back (a segment written from
  * its parts). */
 int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n);
+/* The same for segment file "S.m4s" made of its n parts back to back, where
+ * a NULL blobs[i] stands for the file "S.i.m4s" written earlier (read back
+ * by the worker, so no copy of the segment is held in memory). */
+int sc_hls_disk_write_segment(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n);
 /* done(userdata, file, err) runs on the loop when a queued write is over:
  * err 0 once the file is in place under its name, else a negative errno. A
  * write superseded by a later one of the same name reports nothing; nothing

@@ -6,6 +6,7 @@
  */
 #include "hls_mux.h"
 #include "codec_info.h"
+#include "hls_disk.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,7 +18,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/mem.h>
 
-#define MUX_IOBUF     (64 * 1024)
+#define MUX_IOBUF     (4 * 1024)  /* kept per stream: small, the muxer only appends */
 #define MUX_MAX_BYTES (64u << 20) /* one fragment; a sane one is far smaller */
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -170,8 +171,10 @@ struct sc_hls_mux {
 	int64_t last_dts[SC_HLS_TRACKS]; /* ms; INT64_MIN: none yet */
 	int64_t step[SC_HLS_TRACKS];	 /* ms */
 	size_t written;			 /* frames in the muxer since the last fragment */
-	uint8_t *buf;			 /* what the muxer wrote since the last take */
-	size_t len, cap;
+	sc_blob *out;			 /* what the muxer wrote since the last take: len bytes
+					  * of out->len; handed over as is (no copy, no buffer
+					  * kept between fragments) */
+	size_t len;
 	int overflow, discard;
 };
 
@@ -191,19 +194,18 @@ static int io_write(void *opaque, uint8_t *data, int n)
 		mx->overflow = 1;
 		return AVERROR(ENOBUFS);
 	}
-	if (need > mx->cap) {
-		size_t ncap = mx->cap ? mx->cap : 64 * 1024;
-		uint8_t *nb;
+	if (!mx->out || need > mx->out->len) {
+		size_t ncap = mx->out ? mx->out->len : 16 * 1024;
+		sc_blob *nb;
 
 		while (ncap < need)
 			ncap *= 2;
-		nb = realloc(mx->buf, ncap);
+		nb = sc_blob_resize(mx->out, ncap);
 		if (!nb)
 			return AVERROR(ENOMEM);
-		mx->buf = nb;
-		mx->cap = ncap;
+		mx->out = nb;
 	}
-	memcpy(mx->buf + mx->len, data, (size_t)n);
+	memcpy(mx->out->data + mx->len, data, (size_t)n);
 	mx->len = need;
 	return n;
 }
@@ -216,9 +218,13 @@ static int take_output(sc_hls_mux *mx, sc_blob **ret)
 	if (mx->overflow)
 		return -ENOBUFS;
 	if (mx->len) {
-		b = sc_blob_new(mx->buf, mx->len);
-		if (!b)
-			return -ENOMEM;
+		/* Shrunk to its bytes; if even that fails, handed over as is. */
+		b = sc_blob_resize(mx->out, mx->len);
+		if (!b) {
+			b = mx->out;
+			b->len = mx->len;
+		}
+		mx->out = NULL;
 	}
 	mx->len = 0;
 	*ret = b;
@@ -279,7 +285,7 @@ void sc_hls_mux_free(sc_hls_mux *mx)
 		av_freep(&mx->pb->buffer);
 		avio_context_free(&mx->pb);
 	}
-	free(mx->buf);
+	sc_blob_unref(mx->out);
 	free(mx);
 }
 

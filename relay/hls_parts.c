@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hls_parts.c - the parts of one kept HLS segment and where they are
- * served from: memory until all of its files are written, then the files.
+ * served from: each part from memory until its own file is written, then
+ * from that file; the complete segment from its file once written.
  *
  * Why the parts' own files and not byte ranges of MSN.m4s: with LL-HLS
  * every part is written as MSN.P.m4s anyway (the same blob, so the same
  * bytes), and a whole file is what the HTTP server sends (sc_http_reply_fd
- * has no offset). The segment file is its parts back to back.
+ * has no offset). The segment file is its parts back to back, joined by
+ * the disk worker from the part files (hls_disk.c), so the loop never holds
+ * a copy of the whole segment.
  */
 #include "hls_parts.h"
 
@@ -30,84 +33,118 @@ int sc_hls_seg_add(sc_hls_seg *s, sc_blob *b, int64_t dur_ms, int independent)
 		size_t cap = s->pcap ? s->pcap * 2 : 8;
 		sc_hls_pl_part *np = realloc(s->parts, cap * sizeof(*np));
 		sc_blob **nb = np ? realloc(s->blobs, cap * sizeof(*nb)) : NULL;
+		uint8_t *nw = nb ? realloc(s->where, cap * sizeof(*nw)) : NULL;
 
 		if (np)
 			s->parts = np;
-		if (!nb) {
+		if (nb)
+			s->blobs = nb;
+		if (!nw) {
 			sc_blob_unref(b);
 			return -ENOMEM;
 		}
-		s->blobs = nb;
+		s->where = nw;
 		s->pcap = cap;
 	}
 	s->parts[s->nparts] = (sc_hls_pl_part){.dur_ms = dur_ms, .independent = independent};
+	s->where[s->nparts] = SC_HLS_PART_MEM;
 	s->blobs[s->nparts++] = b;
-	s->in_memory = 1;
 	return 0;
 }
 
-void sc_hls_seg_queued(sc_hls_seg *s, int rc)
+static void let_go(sc_hls_seg *s, size_t i)
 {
+	sc_blob_unref(s->blobs[i]);
+	s->blobs[i] = NULL;
+}
+
+void sc_hls_seg_queued(sc_hls_seg *s, int64_t part, int rc)
+{
+	if (part >= (int64_t)s->nparts)
+		return;
 	if (rc == 0)
 		s->pending++;
 	else
 		s->failed = 1;
+	if (part >= 0)
+		s->where[part] = rc == 0 ? SC_HLS_PART_PENDING : SC_HLS_PART_FAILED;
+	else
+		s->seg_pending = rc == 0;
 }
 
-void sc_hls_seg_written(sc_hls_seg *s, int segment, int err)
+void sc_hls_seg_written(sc_hls_seg *s, int64_t part, int err)
 {
+	if (part >= (int64_t)s->nparts)
+		return;
 	if (s->pending > 0)
 		s->pending--;
 	if (err < 0)
 		s->failed = 1;
-	else if (segment)
-		s->written = 1;
+	if (part >= 0) {
+		if (s->where[part] != SC_HLS_PART_PENDING)
+			return;
+		s->where[part] = err < 0 ? SC_HLS_PART_FAILED : SC_HLS_PART_FILE;
+		if (err == 0)
+			let_go(s, (size_t)part);
+		return;
+	}
+	s->seg_pending = 0;
+	if (err < 0)
+		return;
+	s->written = 1;
+	/* The one part of a segment without LL-HLS has no file of its own. */
+	for (size_t i = 0; i < s->nparts; i++) {
+		if (s->where[i] == SC_HLS_PART_MEM)
+			let_go(s, i);
+	}
 }
 
-int sc_hls_seg_release(sc_hls_seg *s)
+size_t sc_hls_seg_held(const sc_hls_seg *s)
 {
-	if (!s->in_memory || !s->complete || !s->written || s->failed || s->pending > 0)
-		return 0;
-	for (size_t i = 0; i < s->nparts; i++) {
-		sc_blob_unref(s->blobs[i]);
-		s->blobs[i] = NULL;
-	}
-	s->in_memory = 0;
-	return 1;
+	size_t n = 0;
+
+	for (size_t i = 0; s && i < s->nparts; i++)
+		n += s->blobs[i] != NULL;
+	return n;
 }
 
 void sc_hls_seg_clear(sc_hls_seg *s)
 {
 	if (!s)
 		return;
-	if (s->in_memory) {
-		for (size_t i = 0; i < s->nparts; i++)
-			sc_blob_unref(s->blobs[i]);
-	}
+	for (size_t i = 0; i < s->nparts; i++)
+		sc_blob_unref(s->blobs[i]);
 	free(s->parts);
 	free(s->blobs);
+	free(s->where);
 	memset(s, 0, sizeof(*s));
 }
 
-int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int64_t part,
-		    sc_hls_body **ret)
+static int from_blobs(sc_blob *const *src, size_t n, sc_hls_body **ret)
 {
-	const char *mime = "video/mp4";
-	sc_blob *const *src;
-	sc_hls_body *b;
-	size_t n;
+	sc_hls_body *b = sc_hls_body_new("video/mp4", n);
 
-	if (!s || !ret || (part < 0 && !s->complete) || part >= (int64_t)s->nparts || !s->nparts)
-		return -ENOENT;
-	if (!s->in_memory)
-		return sc_hls_body_open(dir, file, mime, ret);
-	src = part < 0 ? s->blobs : &s->blobs[part];
-	n = part < 0 ? s->nparts : 1;
-	b = sc_hls_body_new(mime, n);
 	if (!b)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		sc_hls_body_add(b, src[i]);
 	*ret = b;
 	return 0;
+}
+
+int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int64_t part,
+		    sc_hls_body **ret)
+{
+	if (!s || !ret || (part < 0 && !s->complete) || part >= (int64_t)s->nparts || !s->nparts)
+		return -ENOENT;
+	if (part >= 0) {
+		if (s->blobs[part])
+			return from_blobs(&s->blobs[part], 1, ret);
+		return sc_hls_body_open(dir, file, "video/mp4", ret);
+	}
+	if (s->written)
+		return sc_hls_body_open(dir, file, "video/mp4", ret);
+	if (sc_hls_seg_held(s) == s->nparts)
+		return from_blobs(s->blobs, s->nparts, ret);
+	return s->seg_pending ? -EAGAIN : -ENOENT;
 }

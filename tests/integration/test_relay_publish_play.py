@@ -6,7 +6,8 @@ Checks content (codecs, size, frame rate, a decoded picture and tone), the
 LL-HLS playlist (segment and part durations, EXT-X-PART, EXT-X-MAP, blocking
 reload, CORS), the parts (every listed one served; a complete segment's parts
 are the segment cut in pieces, with the same bytes before and after the relay
-serves them from their files instead of memory), /v1/streams, /metrics and a
+serves them from their files instead of memory; the open segment's parts equal
+their files and its segment is not there yet), /v1/streams, /metrics and a
 clean SIGTERM shutdown.
 """
 
@@ -84,8 +85,21 @@ def check_parts(t, relay):
                     % msn, sorted(early))
             with open(seg_path, 'rb') as f:
                 t.check(f.read() == seg, 'segment %d over HTTP equals %s' % (msn, seg_path))
-    for uri in by_msn.get(pl['last_msn'] + 1, []):
-        fetch(t, relay, uri)  # the open segment's parts
+    # The open segment: not listed as a segment, and 404 (its file comes
+    # when it completes); its parts, served from their files once written
+    # (from memory before), are the bytes of those files.
+    open_msn = pl['last_msn'] + 1
+    t.check(all(s['msn'] != open_msn for s in pl['segments']),
+            'open segment %d is not listed as a segment' % open_msn)
+    r = h.http_get(relay.hls(NAME, '%d.m4s' % open_msn))
+    t.check(r.status == 404 or relay.playlist(NAME)['last_msn'] >= open_msn,
+            'open segment %d.m4s: 404 while open' % open_msn, r.status)
+    for uri in by_msn.get(open_msn, []):
+        body = fetch(t, relay, uri)
+        path = os.path.join(relay.hls_dir, NAME, uri)
+        t.wait('%s on disk' % uri, lambda: os.path.exists(path), 5)
+        with open(path, 'rb') as f:
+            t.check(f.read() == body, 'open segment part %s over HTTP equals its file' % uri)
 
 
 def main(t):

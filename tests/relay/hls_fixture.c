@@ -232,7 +232,9 @@ sc_blob *hf_get_seg(sc_hls *h, int64_t msn, int *ret_disk)
 		b = hf_get_from(h, name, &from_disk);
 		if (!b)
 			break;
-		assert_int_equal(from_disk, *ret_disk);
+		/* A part in memory: its own write failed or is not reported. */
+		if (!*ret_disk)
+			assert_int_equal(from_disk, 0);
 		assert_true(sum + b->len <= seg->len);
 		assert_memory_equal(seg->data + sum, b->data, b->len);
 		sum += b->len;

@@ -57,7 +57,7 @@ sc_blob *hf_body_bytes(sc_hls_body *body, int *ret_disk);
 /* What sc_hls_open serves for file, in one blob; NULL if it is not there. */
 sc_blob *hf_get_from(sc_hls *h, const char *file, int *ret_disk);
 /* Segment msn served now: its bytes and where from. Checks that its parts
- * (when served by name) come from the same place and add up to it. */
+ * (when served by name) add up to it, and come from memory if it does. */
 sc_blob *hf_get_seg(sc_hls *h, int64_t msn, int *ret_disk);
 /* Segment msn, asserted to be there and served (its parts too) from disk
  * (want_disk 1) or memory (0). */

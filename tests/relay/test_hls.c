@@ -408,10 +408,10 @@ static void test_discontinuity_window_plain(void **state)
 	hf_rm_tmpdir();
 }
 
-/* With a disk folder, complete segments keep their parts in memory only
- * until their files are written; then they are served from their files
- * with the same bytes. A segment whose write failed stays in memory until
- * it leaves the window. */
+/* With a disk folder, parts stay in memory only until their files are
+ * written, segments until theirs is; then they are served from their files
+ * with the same bytes. Parts whose writes failed stay in memory until they
+ * leave the window. */
 static void test_parts_released(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
@@ -430,11 +430,26 @@ static void test_parts_released(void **state)
 		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
 		sc_hls_get_stats(h, &st);
 		assert_true(st.last_msn > last && st.last_msn < 64);
-		/* New segments: in memory until the loop hears they are written. */
-		for (int64_t m = last + 1; m <= st.last_msn; m++)
-			rec[m] = hf_seg_from(h, m, 0);
+		/* New segments: in memory until the loop hears they are written;
+		 * but the one that was open while the loop ran has parts only
+		 * on disk already: a request for it waits for its file. */
+		for (int64_t m = last + 1; m <= st.last_msn; m++) {
+			char name[64];
+			sc_hls_body *body = NULL;
+
+			if (pass == 0 || m > last + 1) {
+				rec[m] = hf_seg_from(h, m, 0);
+				continue;
+			}
+			snprintf(name, sizeof(name), "%" PRId64 ".m4s", m);
+			assert_int_equal(sc_hls_open(h, name, &body), -EAGAIN);
+		}
+		int64_t first_new = last + 1;
+
 		last = st.last_msn;
 		hf_run_loop_to_idle(&loop);
+		if (pass > 0)
+			rec[first_new] = hf_seg_from(h, first_new, 1);
 		for (int64_t m = 0; m <= last; m++) {
 			int from_disk = -1;
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_hls_parts.c - where the parts of a kept HLS segment are served
- * from: memory while it is open and until every file of it is written,
- * then its files (same bytes); memory for good once a write failed or was
- * refused. First sc_hls_seg on its own, then a whole sc_hls fed with
+ * from: each from memory until its own file is written, then from that
+ * file (same bytes), also while the segment is open; from memory for good
+ * once its write failed or was refused. First sc_hls_seg on its own, then a whole sc_hls fed with
  * tests/relay/data/av_4s.flv (SC_TEST_DATA), where the open segment stays
  * in memory, complete ones move to disk, and one whose file cannot be
  * written stays in memory.
@@ -69,7 +69,7 @@ static void test_seg_lifecycle(void **state)
 	for (int i = 0; i < 3; i++) {
 		blobs[i] = sc_blob_new(txt[i], strlen(txt[i]));
 		assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[i]), 333, i == 0), 0);
-		sc_hls_seg_queued(&s, 0); /* 7.i.m4s */
+		sc_hls_seg_queued(&s, i, 0); /* 7.i.m4s */
 	}
 	assert_int_equal(s.nparts, 3);
 	assert_int_equal(s.parts[0].independent, 1);
@@ -78,29 +78,33 @@ static void test_seg_lifecycle(void **state)
 	check_open(&s, "7.1.m4s", 1, txt[1], 0);
 	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "7.m4s", -1, &body), -ENOENT);
 	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "7.3.m4s", 3, &body), -ENOENT);
-	/* Part files written before the segment completes: still kept. */
-	for (int i = 0; i < 3; i++) {
+	/* A part file written while the segment is open: that part is let go
+	 * and served from its file; the others stay in memory. */
+	write_file(hf_tmpdir, "7.0.m4s", (const sc_blob *const *)&blobs[0], 1);
+	sc_hls_seg_written(&s, 0, 0);
+	assert_int_equal(atomic_load(&blobs[0]->refs), 1);
+	assert_int_equal(sc_hls_seg_held(&s), 2);
+	check_open(&s, "7.0.m4s", 0, txt[0], 1);
+	check_open(&s, "7.1.m4s", 1, txt[1], 0);
+	/* Complete, its file queued, part 0 only on disk: a request waits. */
+	s.complete = 1;
+	sc_hls_seg_queued(&s, -1, 0);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "7.m4s", -1, &body), -EAGAIN);
+	for (int i = 1; i < 3; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "7.%d.m4s", i);
 		write_file(hf_tmpdir, name, (const sc_blob *const *)&blobs[i], 1);
-		sc_hls_seg_written(&s, 0, 0);
+		sc_hls_seg_written(&s, i, 0);
 	}
-	assert_int_equal(sc_hls_seg_release(&s), 0);
-	/* Complete, its file queued: served from memory until it is written
-	 * (a request in between gets the parts). */
-	s.complete = 1;
-	sc_hls_seg_queued(&s, 0);
-	assert_int_equal(sc_hls_seg_release(&s), 0);
-	check_open(&s, "7.m4s", -1, "part zero|part one, longer|2", 0);
 	write_file(hf_tmpdir, "7.m4s", (const sc_blob *const *)blobs, 3);
-	sc_hls_seg_written(&s, 1, 0);
-	assert_int_equal(sc_hls_seg_release(&s), 1);
-	assert_int_equal(s.in_memory, 0);
-	assert_int_equal(sc_hls_seg_release(&s), 0);
+	sc_hls_seg_written(&s, -1, 0);
+	assert_int_equal(s.written, 1);
+	assert_int_equal(s.pending, 0);
 	/* Only our references are left: the blobs went. */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(atomic_load(&blobs[i]->refs), 1);
+	assert_int_equal(sc_hls_seg_held(&s), 0);
 	/* From disk, the same bytes: parts and segment. */
 	check_open(&s, "7.m4s", -1, "part zero|part one, longer|2", 1);
 	for (int i = 0; i < 3; i++) {
@@ -115,45 +119,80 @@ static void test_seg_lifecycle(void **state)
 	assert_int_equal(s.nparts, 0);
 	assert_null(s.blobs);
 	sc_hls_seg_clear(NULL);
+
+	/* Without LL-HLS: one part, no file of its own; it goes with MSN.m4s. */
+	s = (sc_hls_seg){.msn = 8};
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[1]), 2000, 1), 0);
+	s.complete = 1;
+	sc_hls_seg_queued(&s, -1, 0);
+	check_open(&s, "8.m4s", -1, txt[1], 0);
+	write_file(hf_tmpdir, "8.m4s", (const sc_blob *const *)&blobs[1], 1);
+	sc_hls_seg_written(&s, -1, 0);
+	assert_int_equal(atomic_load(&blobs[1]->refs), 1);
+	check_open(&s, "8.m4s", -1, txt[1], 1);
+	sc_hls_seg_clear(&s);
 	for (int i = 0; i < 3; i++)
 		sc_blob_unref(blobs[i]);
 	hf_rm_tmpdir();
 }
 
-/* A failed or refused write keeps the blobs: served from memory. */
+/* A failed or refused part write keeps that part's blob: from memory. */
 static void test_seg_failures(void **state)
 {
 	sc_hls_seg s = {.msn = 1};
+	sc_hls_body *body = NULL;
 
 	(void)state;
 	hf_make_tmpdir();
-	/* A part write refused (queue full). */
+	/* A part write refused (queue full), one failed, one written. */
 	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ab", 2), 100, 1), 0);
-	sc_hls_seg_queued(&s, -ENOBUFS);
+	sc_hls_seg_queued(&s, 0, -ENOBUFS);
 	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("cd", 2), 100, 0), 0);
-	sc_hls_seg_queued(&s, 0);
+	sc_hls_seg_queued(&s, 1, 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 0), 0);
+	sc_hls_seg_queued(&s, 2, 0);
+	sc_hls_seg_written(&s, 1, -ENOSPC);
+	write_file(hf_tmpdir, "1.2.m4s", (const sc_blob *const *)&s.blobs[2], 1);
+	sc_hls_seg_written(&s, 2, 0);
+	assert_int_equal(s.failed, 1);
+	assert_int_equal(sc_hls_seg_held(&s), 2);
+	check_open(&s, "1.0.m4s", 0, "ab", 0);
+	check_open(&s, "1.1.m4s", 1, "cd", 0);
+	check_open(&s, "1.2.m4s", 2, "ef", 1);
+	/* The segment written: from its file; failed parts still in memory. */
 	s.complete = 1;
-	sc_hls_seg_queued(&s, 0);
-	sc_hls_seg_written(&s, 0, 0);
-	sc_hls_seg_written(&s, 1, 0);
+	sc_hls_seg_queued(&s, -1, 0);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "1.m4s", -1, &body), -EAGAIN);
+	write_file(hf_tmpdir, "1.m4s", (const sc_blob *const *)s.blobs, 2);
+	sc_hls_seg_written(&s, -1, 0);
 	assert_int_equal(s.pending, 0);
-	assert_int_equal(sc_hls_seg_release(&s), 0);
-	check_open(&s, "1.m4s", -1, "abcd", 0);
+	assert_int_equal(sc_hls_seg_held(&s), 2);
+	check_open(&s, "1.m4s", -1, "abcd", 1);
 	check_open(&s, "1.0.m4s", 0, "ab", 0);
 	sc_hls_seg_clear(&s);
 
-	/* The segment file failed, its parts were written. */
+	/* The segment file failed, its parts were written: the parts from
+	 * their files, the segment is gone. */
 	s = (sc_hls_seg){.msn = 2};
 	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 1), 0);
-	sc_hls_seg_queued(&s, 0);
+	sc_hls_seg_queued(&s, 0, 0);
 	s.complete = 1;
-	sc_hls_seg_queued(&s, 0);
+	sc_hls_seg_queued(&s, -1, 0);
+	write_file(hf_tmpdir, "2.0.m4s", (const sc_blob *const *)&s.blobs[0], 1);
 	sc_hls_seg_written(&s, 0, 0);
-	sc_hls_seg_written(&s, 1, -ENOSPC);
+	sc_hls_seg_written(&s, -1, -ENOSPC);
 	assert_int_equal(s.written, 0);
-	assert_int_equal(sc_hls_seg_release(&s), 0);
-	check_open(&s, "2.0.m4s", 0, "ef", 0);
-	check_open(&s, "2.m4s", -1, "ef", 0);
+	check_open(&s, "2.0.m4s", 0, "ef", 1);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "2.m4s", -1, &body), -ENOENT);
+	sc_hls_seg_clear(&s);
+
+	/* Both refused (memory only): everything from memory. */
+	s = (sc_hls_seg){.msn = 4};
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("gh", 2), 100, 1), 0);
+	sc_hls_seg_queued(&s, 0, -ENOBUFS);
+	s.complete = 1;
+	sc_hls_seg_queued(&s, -1, -ENOBUFS);
+	check_open(&s, "4.m4s", -1, "gh", 0);
 	sc_hls_seg_clear(&s);
 
 	/* Bounds. */
@@ -194,14 +233,32 @@ static void test_stream(void **state)
 	/* Before the writes are reported: all in memory. */
 	for (int64_t m = 0; m <= last; m++)
 		mem[m] = hf_seg_from(h, m, 0);
+	{
+		char name[64];
+		int disk = -1;
+
+		snprintf(name, sizeof(name), "%" PRId64 ".0.m4s", last + 1);
+		sc_blob_unref(hf_get_from(h, name, &disk));
+		assert_int_equal(disk, 0);
+	}
 	hf_run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_true(st.write_errors >= 1);
-	/* Written: from disk with the same bytes; 1 failed: from memory. */
-	for (int64_t m = 0; m <= last; m++)
-		hf_check_seg(h, m, mem[m], m != 1);
-	/* The open segment's parts stay in memory although their files are
-	 * written; the next one is the preload hint. */
+	/* Written: from disk with the same bytes. Segment 1's file failed and
+	 * its parts are on disk: it is gone, its parts are served. */
+	for (int64_t m = 0; m <= last; m++) {
+		int disk = -1;
+
+		if (m != 1) {
+			hf_check_seg(h, m, mem[m], 1);
+			continue;
+		}
+		assert_null(hf_get_seg(h, m, &disk));
+		sc_blob_unref(hf_get_from(h, "1.0.m4s", &disk));
+		assert_int_equal(disk, 1);
+	}
+	/* The open segment's parts are served from their files once written
+	 * (before, from memory); the next one is the preload hint. */
 	{
 		char name[64];
 		sc_hls_body *body = NULL;
@@ -213,7 +270,7 @@ static void test_stream(void **state)
 			b = hf_get_from(h, name, &disk);
 			if (!b)
 				break;
-			assert_int_equal(disk, 0);
+			assert_int_equal(disk, 1);
 			sc_blob_unref(b);
 			snprintf(path, sizeof(path), "%s/p/%s", hf_tmpdir, name);
 			assert_int_equal(access(path, F_OK), 0);
