@@ -241,7 +241,7 @@ int sc_sq_end(sc_sq *p, int r)
 }
 
 /* Grows *v (of *cap elements of size) to hold one more; 0 or -ENOMEM. */
-int sc_sq_grow(void **v, size_t *cap, size_t n, size_t size)
+static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
 	size_t c = *cap ? *cap * 2 : 16;
 	void *nv;
@@ -253,6 +253,36 @@ int sc_sq_grow(void **v, size_t *cap, size_t n, size_t size)
 		return -ENOMEM;
 	*v = nv;
 	*cap = c;
+	return 0;
+}
+
+int sc_sq_collect(sqlite3_stmt *st, size_t size, int (*row)(sqlite3_stmt *st, void *elem),
+		  void (*discard)(void *v, size_t n), void **ret, size_t *ret_n)
+{
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SQLITE_DONE, r = 0;
+
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = grow((void **)&v, &cap, n, size);
+		if (r < 0)
+			break;
+		memset(v + n * size, 0, size);
+		r = row(st, v + n * size);
+		n++; /* also on error: discard() frees what it holds */
+	}
+	sc_sq_done(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sc_sq_err(rc);
+	if (r < 0) {
+		if (discard)
+			discard(v, n);
+		else
+			free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
 	return 0;
 }
 

@@ -75,8 +75,14 @@ void sc_sq_col_copy(char *dst, size_t size, sqlite3_stmt *st, int i);
 int sc_sq_begin(sc_sq *p);
 /* Commits if r >= 0, rolls back otherwise; returns r or the commit error. */
 int sc_sq_end(sc_sq *p, int r);
-/* Makes room for element n in *v (*cap elements of size); 0 or -ENOMEM. */
-int sc_sq_grow(void **v, size_t *cap, size_t n, size_t size);
+/*
+ * Steps st to its end and makes an array of one element of size a row, each
+ * zeroed and then filled by row(). 0 with the array in *ret (free()) and
+ * its length in *ret_n. On an error, the elements row() was called for go
+ * to discard(v, n) (NULL: free(v)). Always resets st.
+ */
+int sc_sq_collect(sqlite3_stmt *st, size_t size, int (*row)(sqlite3_stmt *st, void *elem),
+		  void (*discard)(void *v, size_t n), void **ret, size_t *ret_n);
 
 /* store_sqlite_records.c: the sc_store_ops of the same names. */
 int sc_sq_stream_put(void *priv, const sc_stream_rec *s);

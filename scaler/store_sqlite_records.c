@@ -128,33 +128,24 @@ int sc_sq_stream_get(void *priv, const char *id, sc_stream_rec *ret)
 	return 0;
 }
 
+static int stream_row(sqlite3_stmt *st, void *elem)
+{
+	return stream_from_row(st, elem);
+}
+
+static void streams_discard(void *v, size_t n)
+{
+	sc_stream_recs_free(v, n);
+}
+
 int sc_sq_stream_list(void *priv, bool active_only, sc_stream_rec **ret, size_t *ret_n)
 {
 	sc_sq *p = priv;
 	sqlite3_stmt *st = sc_sq_q(p, active_only ? Q_STREAM_LIST_ACTIVE : Q_STREAM_LIST);
-	sc_stream_rec *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = SQLITE_DONE, r = 0;
 
 	if (!st)
 		return -EIO;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = sc_sq_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r == 0) {
-			r = stream_from_row(st, &v[n]);
-			n++; /* also on error: its destination_sealed is freed below */
-		}
-	}
-	sc_sq_done(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = sc_sq_err(rc);
-	if (r < 0) {
-		sc_stream_recs_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return sc_sq_collect(st, sizeof(**ret), stream_row, streams_discard, (void **)ret, ret_n);
 }
 
 /* One transaction: the history rows, then the streams (both through the
@@ -187,13 +178,22 @@ int sc_sq_stream_purge(void *priv, int64_t before_ms, size_t *ret_n)
 	return r;
 }
 
+static int hist_row(sqlite3_stmt *st, void *elem)
+{
+	sc_stream_hist_rec *h = elem;
+
+	h->at_ms = sqlite3_column_int64(st, 0);
+	sc_sq_col_copy(h->reason, sizeof(h->reason), st, 2);
+	return sc_stream_state_parse((const char *)sqlite3_column_text(st, 1), &h->state) < 0
+		       ? -EBADMSG
+		       : 0;
+}
+
 int sc_sq_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n)
 {
 	sc_sq *p = priv;
 	sqlite3_stmt *st = sc_sq_q(p, Q_STREAM_STATE);
-	sc_stream_hist_rec *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc, r = 0;
+	int rc;
 
 	if (!st)
 		return -EIO;
@@ -207,28 +207,7 @@ int sc_sq_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, s
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = sc_sq_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].at_ms = sqlite3_column_int64(st, 0);
-		if (sc_stream_state_parse((const char *)sqlite3_column_text(st, 1), &v[n].state) <
-		    0)
-			r = -EBADMSG;
-		sc_sq_col_copy(v[n].reason, sizeof(v[n].reason), st, 2);
-		n++;
-	}
-	sc_sq_done(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = sc_sq_err(rc);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return sc_sq_collect(st, sizeof(**ret), hist_row, NULL, (void **)ret, ret_n);
 }
 
 /* ---- instances ---- */
@@ -290,31 +269,19 @@ int sc_sq_inst_get(void *priv, const char *id, sc_inst_rec *ret)
 	return r;
 }
 
+static int inst_row(sqlite3_stmt *st, void *elem)
+{
+	return inst_from_row(st, elem);
+}
+
 int sc_sq_inst_list(void *priv, sc_inst_rec **ret, size_t *ret_n)
 {
 	sc_sq *p = priv;
 	sqlite3_stmt *st = sc_sq_q(p, Q_INST_LIST);
-	sc_inst_rec *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = SQLITE_DONE, r = 0;
 
 	if (!st)
 		return -EIO;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = sc_sq_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r == 0)
-			r = inst_from_row(st, &v[n++]);
-	}
-	sc_sq_done(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = sc_sq_err(rc);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return sc_sq_collect(st, sizeof(**ret), inst_row, NULL, (void **)ret, ret_n);
 }
 
 /* ---- events ---- */
@@ -348,38 +315,26 @@ int sc_sq_event_add(void *priv, const sc_event_rec *e)
 	return sc_sq_end(p, r);
 }
 
+static int event_row(sqlite3_stmt *st, void *elem)
+{
+	sc_event_rec *e = elem;
+
+	e->at_ms = sqlite3_column_int64(st, 0);
+	sc_sq_col_copy(e->kind, sizeof(e->kind), st, 1);
+	sc_sq_col_copy(e->subject, sizeof(e->subject), st, 2);
+	sc_sq_col_copy(e->detail, sizeof(e->detail), st, 3);
+	return 0;
+}
+
 int sc_sq_event_list(void *priv, size_t max, sc_event_rec **ret, size_t *ret_n)
 {
 	sc_sq *p = priv;
 	sqlite3_stmt *st = sc_sq_q(p, Q_EVENT_LIST);
-	sc_event_rec *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = SQLITE_DONE, r = 0;
 
 	if (!st)
 		return -EIO;
 	if (max > SC_STORE_EVENTS_MAX)
 		max = SC_STORE_EVENTS_MAX;
 	sqlite3_bind_int64(st, 1, (int64_t)max);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = sc_sq_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].at_ms = sqlite3_column_int64(st, 0);
-		sc_sq_col_copy(v[n].kind, sizeof(v[n].kind), st, 1);
-		sc_sq_col_copy(v[n].subject, sizeof(v[n].subject), st, 2);
-		sc_sq_col_copy(v[n].detail, sizeof(v[n].detail), st, 3);
-		n++;
-	}
-	sc_sq_done(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = sc_sq_err(rc);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return sc_sq_collect(st, sizeof(**ret), event_row, NULL, (void **)ret, ret_n);
 }
