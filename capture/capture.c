@@ -84,9 +84,12 @@ static void participants_gc(sc_capture *c)
 		size_t last = --c->n_parts;
 		if (i != last) {
 			c->parts[i] = c->parts[last];
+			/* The tracks point at the participant's sync: it moved. */
 			for (size_t k = 0; k < c->n_tracks; k++)
-				if (c->tracks[k].part == last)
+				if (c->tracks[k].part == last) {
 					c->tracks[k].part = i;
+					sc_track_set_sync(c->tracks[k].t, &c->parts[i].sync);
+				}
 		}
 	}
 	if (c->n_parts == 0 && !c->empty_since_us)

@@ -20,10 +20,14 @@ json_t *sc_capture_status(sc_capture *c)
 		participant *p = &c->parts[i];
 		sc_source_stats ss;
 		sc_source_get_stats(p->src, &ss);
-		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:f}, s:{s:s}}", "id", p->feed,
-				      "display", p->display, "video", "codec", ss.video_codec,
-				      "width", ss.width, "height", ss.height, "fps", ss.fps,
-				      "audio", "codec", ss.audio_codec);
+		json_t *o =
+			json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:f}, s:{s:s, s:I, s:I, s:I}, s:I}",
+				  "id", p->feed, "display", p->display, "video", "codec",
+				  ss.video_codec, "width", ss.width, "height", ss.height, "fps",
+				  ss.fps, "audio", "codec", ss.audio_codec, "frames",
+				  (json_int_t)ss.audio_frames, "late", (json_int_t)ss.audio_late,
+				  "replaced", (json_int_t)ss.audio_replaced, "sync_offset_ms",
+				  (json_int_t)(p->sync.valid ? p->sync.offset_us / 1000 : 0));
 		json_t *tracks = json_array();
 		for (size_t k = 0; k < c->n_tracks; k++) {
 			if (c->tracks[k].part != i)
@@ -33,14 +37,16 @@ json_t *sc_capture_status(sc_capture *c)
 			const sc_track_config *tc = sc_track_config_of(c->tracks[k].t);
 			json_array_append_new(
 				tracks,
-				json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:f}",
+				json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:f, "
+					  "s:b, s:I}",
 					  "mid", tc->mid, "kind", tc->kind, "codec", tc->codec,
 					  "ssrc", (json_int_t)ts.ssrc, "kbps", ts.kbps, "frames",
 					  (json_int_t)ts.frames, "lost", (json_int_t)ts.jb.lost,
 					  "nacks", (json_int_t)ts.nacked, "plis",
 					  (json_int_t)ts.plis, "frames_dropped",
 					  (json_int_t)ts.jb.frames_dropped, "jitter_ms",
-					  ts.jb.jitter_ms));
+					  ts.jb.jitter_ms, "sr", ts.have_sr, "lead_ms",
+					  (json_int_t)(ts.lead_us / 1000)));
 		}
 		json_object_set_new(o, "tracks", tracks);
 		json_array_append_new(parts, o);

@@ -280,11 +280,16 @@ static void audio_place(sc_source *s, const float *samples, int64_t n, int64_t p
 {
 	if (n <= 0)
 		return;
-	if (s->pulled && pos + n <= s->pull_end)
+	if (s->pulled && pos + n <= s->pull_end) {
+		s->st.audio_late++;
 		return; /* entirely in the past */
+	}
 	if (s->a_any) {
 		int64_t end = s->a_pos + s->a_len;
-		if (llabs(pos - end) <= SC_AUDIO_TOL)
+		bool near = llabs(pos - end) <= SC_AUDIO_TOL;
+		if (!near)
+			s->st.audio_replaced++;
+		if (near)
 			pos = end; /* contiguous */
 		else if (pos < s->a_pos || pos > end + SC_AUDIO_CAP)
 			s->a_any = false; /* far off: start over */

@@ -68,6 +68,8 @@ typedef struct {
 	double fps;		   /* decoded, over the last seconds */
 	uint64_t video_frames, audio_frames, decode_errors, dropped;
 	uint64_t keyframe_requests;
+	uint64_t audio_late;	 /* decoded audio already past its play time */
+	uint64_t audio_replaced; /* audio placed off the running stream (a jump) */
 } sc_source_stats;
 void sc_source_get_stats(sc_source *s, sc_source_stats *ret);
 

@@ -14,11 +14,15 @@
 #define PLI_MIN_GAP_US	300000
 #define MAX_FRAME_BYTES (4u << 20)
 #define NACK_BATCH	64
+/* A track whose sender clock disagrees with its participant's other
+ * tracks by more than this keeps an offset of its own (see frame_pts). */
+#define SYNC_MAX_SKEW_US 1000000
 
 struct sc_track {
 	sc_track_config cfg;
 	sc_source *src;
 	sc_sync *sync;
+	sc_sync own; /* this track's offset alone */
 	sc_jitterbuf *jb;
 	sc_depay *dp;
 	sc_buf frame;
@@ -39,6 +43,7 @@ struct sc_track {
 	bool want_pli;
 	uint64_t last_pli_us;
 
+	int64_t lead_us;
 	uint64_t frames, bad_frames, plis, nacked, bytes;
 	uint64_t bytes_mark, mark_us;
 	double kbps;
@@ -97,6 +102,11 @@ void sc_track_free(sc_track *t)
 	free(t);
 }
 
+void sc_track_set_sync(sc_track *t, sc_sync *sync)
+{
+	t->sync = sync;
+}
+
 const sc_track_config *sc_track_config_of(const sc_track *t)
 {
 	return &t->cfg;
@@ -118,20 +128,38 @@ static int64_t sender_us(const sc_track *t, uint32_t ts)
 	return (int64_t)t->sr_unix_us + d * 1000000 / (int64_t)t->cfg.clock;
 }
 
+/* The fastest path seen so far, creeping up slowly so that a drifting
+ * sender clock is followed. */
+static void sync_follow(sc_sync *s, int64_t seen)
+{
+	if (!s->valid || seen < s->offset_us) {
+		s->offset_us = seen;
+		s->valid = true;
+	} else {
+		s->offset_us += (seen - s->offset_us) / 1000;
+	}
+}
+
 static int64_t frame_pts(sc_track *t, const sc_jb_frame *f)
 {
 	if (t->have_sr) {
 		int64_t sender = sender_us(t, f->ts);
 		int64_t seen = (int64_t)f->arrival_us - sender;
 		sc_sync *s = t->sync;
-		/* The fastest path seen so far, creeping up slowly so that a
-		 * drifting sender clock is followed. */
-		if (!s->valid || seen < s->offset_us) {
-			s->offset_us = seen;
-			s->valid = true;
-		} else {
-			s->offset_us += (seen - s->offset_us) / 1000;
-		}
+		sync_follow(&t->own, seen);
+		/*
+		 * The participant's offset only while this track agrees with
+		 * it. A sender report that maps this track seconds away from
+		 * its siblings (an SFU's report for a stream it handed to a
+		 * new publisher) must neither drag their offset nor be placed
+		 * by it: through the min and the creep it would turn their
+		 * times into raw arrival times (jittery, chopped audio) or put
+		 * this track's frames in the past. Such a track keeps its own
+		 * offset: in sync with itself, not with the others.
+		 */
+		if (s->valid && llabs(t->own.offset_us - s->offset_us) > SYNC_MAX_SKEW_US)
+			return sender + t->own.offset_us;
+		sync_follow(s, seen);
 		return sender + s->offset_us;
 	}
 	if (!t->have_base) {
@@ -156,6 +184,7 @@ static void deliver(sc_track *t, const sc_jb_frame *f)
 	}
 	t->frames++;
 	int64_t pts = frame_pts(t, f);
+	t->lead_us = pts - (int64_t)f->arrival_us;
 	int rc;
 	if (!strcmp(t->cfg.kind, "video"))
 		rc = sc_source_push_video(t->src, t->cfg.codec, t->frame.data, t->frame.len, key,
@@ -279,4 +308,6 @@ void sc_track_get_stats(sc_track *t, sc_track_stats *ret)
 	ret->nacked = t->nacked;
 	ret->kbps = t->kbps;
 	ret->ssrc = t->cfg.ssrc;
+	ret->have_sr = t->have_sr;
+	ret->lead_us = t->lead_us;
 }

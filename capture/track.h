@@ -8,8 +8,10 @@
  * its RTCP sender reports (RFC 3550 6.4.1), and the sender's wall clock to
  * ours through one offset per participant (the smallest "arrival minus
  * sender time" seen on any of its tracks), so a participant's audio and
- * video land on one timeline and stay in sync. Until a track has had a
- * sender report it is placed by arrival time.
+ * video land on one timeline and stay in sync. A track whose sender report
+ * puts it more than a second away from its siblings keeps an offset of
+ * its own instead. Until a track has had a sender report it is placed by
+ * arrival time.
  *
  * Network thread only.
  */
@@ -48,6 +50,8 @@ typedef struct sc_track sc_track;
 sc_track *sc_track_new(const sc_track_config *cfg, sc_source *source, sc_sync *sync, char *err,
 		       size_t errlen);
 void sc_track_free(sc_track *t);
+/* The participant's sync moved (its owner compacted an array). */
+void sc_track_set_sync(sc_track *t, sc_sync *sync);
 
 const sc_track_config *sc_track_config_of(const sc_track *t);
 bool sc_track_matches(const sc_track *t, const sc_rtp *pkt, const char *mid);
@@ -75,6 +79,8 @@ typedef struct {
 	uint64_t frames, bad_frames, plis, nacked;
 	double kbps;
 	uint32_t ssrc;
+	bool have_sr;	 /* placed by sender reports (else by arrival) */
+	int64_t lead_us; /* the last frame's pts minus its arrival */
 } sc_track_stats;
 void sc_track_get_stats(sc_track *t, sc_track_stats *ret);
 

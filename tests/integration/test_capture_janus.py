@@ -11,6 +11,7 @@ leaves its colour and tone go, when one joins they come, each within 2 s
 of the change reaching the capture. Root only (network namespace).
 """
 
+import json
 import os
 import time
 
@@ -126,8 +127,15 @@ def main(t):
     time.sleep(2)
     check_picture(t, relay.rtmp('mix'), [('red', 0xff0000), ('blue', 0x0000ff),
                                          ('yellow', 0xffff00)], [], 'after yellow joined')
-    check_sound(t, relay.rtmp('mix'), [('red', 440), ('blue', 880), ('yellow', 550)],
-                [('green', 660)], 'after yellow joined')
+    try:
+        check_sound(t, relay.rtmp('mix'), [('red', 440), ('blue', 880), ('yellow', 550)],
+                    [('green', 660)], 'after yellow joined')
+    except h.Failure:
+        # per track: sender reports in use, where frames land (lead_ms);
+        # per participant: audio too late to play, audio jumps
+        h.log('status at the failure: %s'
+              % json.dumps((status(status_port) or {}).get('participants')))
+        raise
 
     st = status(status_port)
     h.log('status: output %s' % st.get('output'))
