@@ -35,8 +35,8 @@ void sc_source_unref(sc_source *s); /* the last one stops its decoder thread */
 
 /* Network thread. codec: "vp8", "h264" (Annex B), "opus". Copies data.
  * 0, or -ENOSPC when dropped (queue full). */
-int sc_source_push_video(sc_source *s, const char *codec, const uint8_t *data, size_t len,
-			 bool key, int64_t pts_us);
+int sc_source_push_video(sc_source *s, const char *codec, const uint8_t *data, size_t len, bool key,
+			 int64_t pts_us);
 int sc_source_push_audio(sc_source *s, const char *codec, const uint8_t *data, size_t len,
 			 int64_t pts_us);
 /* Network thread: true once (then cleared) when the decoder wants a key
@@ -65,7 +65,7 @@ const char *sc_source_display(const sc_source *s);
 typedef struct {
 	char video_codec[8], audio_codec[8];
 	int width, height;
-	double fps;		   /* decoded, over the last seconds */
+	double fps; /* decoded, over the last seconds */
 	uint64_t video_frames, audio_frames, decode_errors, dropped;
 	uint64_t keyframe_requests;
 	uint64_t audio_late;	 /* decoded audio already past its play time */

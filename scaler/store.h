@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_ID_MAX 64
+#define SC_ID_MAX  64
 #define SC_KEY_HEX 65 /* SHA-256 hex + NUL */
 
 typedef enum {
@@ -46,8 +46,8 @@ const char *sc_stream_state_name(sc_stream_state s);
 int sc_stream_state_parse(const char *s, sc_stream_state *ret);
 
 typedef struct {
-	char id[SC_ID_MAX];   /* "st-" + 16 hex */
-	char name[130];	      /* relay stream name */
+	char id[SC_ID_MAX]; /* "st-" + 16 hex */
+	char name[130];	    /* relay stream name */
 	char conference[1024];
 	char destination_redacted[1024]; /* for display; the secret part is *** */
 	char *destination_sealed;	 /* encrypted destination (base64), owned */
@@ -77,13 +77,13 @@ typedef struct {
 	sc_inst_state state;
 	int slots, used;
 	int64_t last_heartbeat_ms, lease_until_ms, created_ms;
-	bool protected_; /* scale-in protection (busy instances) */
+	bool protected_;	/* scale-in protection (busy instances) */
 	char provider_ref[128]; /* what the provider calls it */
 } sc_inst_rec;
 
 typedef struct {
 	int64_t at_ms;
-	char kind[32];	    /* "start", "assign", "lost", "scale-up", ... */
+	char kind[32];		 /* "start", "assign", "lost", "scale-up", ... */
 	char subject[SC_ID_MAX]; /* stream or instance id */
 	char detail[512];
 } sc_event_rec;
@@ -100,8 +100,8 @@ typedef struct {
 } sc_stream_hist_rec;
 
 /* Bounds every backend keeps. */
-#define SC_STORE_EVENTS_MAX  10000 /* newest events kept */
-#define SC_STORE_HISTORY_MAX 100   /* newest history entries kept per stream */
+#define SC_STORE_EVENTS_MAX  10000		  /* newest events kept */
+#define SC_STORE_HISTORY_MAX 100		  /* newest history entries kept per stream */
 #define SC_STORE_IDEM_TTL_MS (24 * 3600 * 1000LL) /* older idempotency entries are purged */
 
 /*
@@ -172,8 +172,8 @@ typedef struct {
 	 * replays, another body is 422). Entries older than
 	 * SC_STORE_IDEM_TTL_MS are forgotten.
 	 */
-	int (*idem_put)(void *priv, const char *key, const char *request_hash,
-			const char *response, char **ret_request_hash, char **ret_response);
+	int (*idem_put)(void *priv, const char *key, const char *request_hash, const char *response,
+			char **ret_request_hash, char **ret_response);
 
 	int (*pool_get)(void *priv, sc_pool_rec *ret); /* -ENOENT if never set */
 	int (*pool_put)(void *priv, const sc_pool_rec *p);
