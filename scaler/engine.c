@@ -39,6 +39,15 @@ void eng_event(sc_engine *e, const char *kind, const char *subject, const char *
 	sc_log_info(NULL, "%s %s: %s", kind, ev.subject, ev.detail);
 }
 
+bool eng_reply_get_error(sc_engine_req *r, int rc, const char *what)
+{
+	if (rc == -ENOENT)
+		eng_reply_error(r, 404, "no %s \"%s\"", what, r->id);
+	else if (rc < 0)
+		eng_reply_error(r, 503, "store: %s", strerror(-rc));
+	return rc < 0;
+}
+
 void eng_reply_error(sc_engine_req *r, unsigned status, const char *fmt, ...)
 {
 	char msg[512];
@@ -87,13 +96,18 @@ void eng_stream_finish(sc_engine *e, sc_stream_rec *s, sc_stream_state st, const
 	eng_relay_remove(e, s->id);
 }
 
+int eng_destination(sc_engine *e, const sc_stream_rec *s, char **ret)
+{
+	if (!s->destination_sealed)
+		return -EBADMSG;
+	return sc_secretbox_open(&e->key, s->destination_sealed, ret);
+}
+
 int eng_stream_keys(sc_engine *e, const sc_stream_rec *s, char keys[2][SC_KEY_HEX])
 {
 	char *dest = NULL, norm[SC_URL_MAX];
+	int rc = eng_destination(e, s, &dest);
 
-	if (!s->destination_sealed)
-		return -EBADMSG;
-	int rc = sc_secretbox_open(&e->key, s->destination_sealed, &dest);
 	if (rc < 0)
 		return rc;
 	rc = sc_url_normalize(dest, norm, sizeof(norm));

@@ -104,6 +104,9 @@ int eng_stream_set(sc_engine *e, sc_stream_rec *s, sc_stream_state st, const cha
 	__attribute__((format(printf, 4, 5)));
 /* A stream is over: STOPPED or FAILED, locks released, relay target removed. */
 void eng_stream_finish(sc_engine *e, sc_stream_rec *s, sc_stream_state st, const char *reason);
+/* The stream's destination in the clear (malloc'd; explicit_bzero and free
+ * it): 0, -EBADMSG without one, or the secretbox's error. */
+int eng_destination(sc_engine *e, const sc_stream_rec *s, char **ret);
 /* The two lock keys of a stream (its destination is opened to hash it). */
 int eng_stream_keys(sc_engine *e, const sc_stream_rec *s, char keys[2][SC_KEY_HEX]);
 bool eng_stream_active(const sc_stream_rec *s);
@@ -135,6 +138,9 @@ void eng_req_pool(sc_engine *e, sc_engine_req *r);
 void eng_req_events(sc_engine *e, sc_engine_req *r);
 void eng_req_heartbeat(sc_engine *e, sc_engine_req *r);
 
+/* For a store read of r->id that failed: 404 naming what, else 503. True
+ * if rc was an error and r is answered. */
+bool eng_reply_get_error(sc_engine_req *r, int rc, const char *what);
 void eng_reply_error(sc_engine_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -135,9 +135,7 @@ static bool add_queued(sc_engine *e, const relay_job *r)
 static char *destination(sc_engine *e, const sc_stream_rec *s)
 {
 	char *url = NULL;
-	if (!s->destination_sealed || sc_secretbox_open(&e->key, s->destination_sealed, &url) < 0)
-		return NULL;
-	return url;
+	return eng_destination(e, s, &url) < 0 ? NULL : url;
 }
 
 void eng_relay_add(sc_engine *e, const sc_stream_rec *s, const char *url)

@@ -261,14 +261,8 @@ void eng_req_stop(sc_engine *e, sc_engine_req *r)
 	sc_stream_rec s;
 	int rc = e->ops->stream_get(e->sp, r->id, &s);
 
-	if (rc == -ENOENT) {
-		eng_reply_error(r, 404, "no stream \"%s\"", r->id);
+	if (eng_reply_get_error(r, rc, "stream"))
 		return;
-	}
-	if (rc < 0) {
-		eng_reply_error(r, 503, "store: %s", strerror(-rc));
-		return;
-	}
 	if (s.state == SC_ST_PENDING) {
 		s.stop_requested = true;
 		eng_stream_finish(e, &s, SC_ST_STOPPED, "stopped before it was assigned");
@@ -313,14 +307,8 @@ void eng_req_get(sc_engine *e, sc_engine_req *r)
 	size_t n = 0;
 	int rc = e->ops->stream_get(e->sp, r->id, &s);
 
-	if (rc == -ENOENT) {
-		eng_reply_error(r, 404, "no stream \"%s\"", r->id);
+	if (eng_reply_get_error(r, rc, "stream"))
 		return;
-	}
-	if (rc < 0) {
-		eng_reply_error(r, 503, "store: %s", strerror(-rc));
-		return;
-	}
 	json_t *o = eng_stream_json(e, &s);
 	json_t *hist = json_array();
 	if (e->ops->stream_history(e->sp, s.id, &h, &n) == 0) {
@@ -360,14 +348,8 @@ void eng_req_drain(sc_engine *e, sc_engine_req *r)
 	sc_inst_rec i;
 	int rc = e->ops->inst_get(e->sp, r->id, &i);
 
-	if (rc == -ENOENT) {
-		eng_reply_error(r, 404, "no instance \"%s\"", r->id);
+	if (eng_reply_get_error(r, rc, "instance"))
 		return;
-	}
-	if (rc < 0) {
-		eng_reply_error(r, 503, "store: %s", strerror(-rc));
-		return;
-	}
 	if (i.state == SC_INST_IDLE || i.state == SC_INST_BUSY || i.state == SC_INST_STARTING) {
 		i.state = SC_INST_DRAINING;
 		rc = e->ops->inst_put(e->sp, &i);
