@@ -155,20 +155,31 @@ int sc_es_stream_put(void *priv, const sc_stream_rec *s)
 	return r;
 }
 
-int sc_es_stream_get(void *priv, const char *id, sc_stream_rec *ret)
+/* The record PREFIX+id: 0 and *ret (json_decref), -ENOENT (also for an id
+ * that cannot be a key), or the store's error. */
+static int read_rec(sc_es *st, const char *prefix, const char *id, json_t **ret)
 {
-	sc_es *st = priv;
-	char *key = sc_es_part_ok(id, SC_ID_MAX) ? sc_es_key(st, "streams/", id) : NULL;
+	char *key = sc_es_part_ok(id, SC_ID_MAX) ? sc_es_key(st, prefix, id) : NULL;
 	json_t *j = NULL;
 	int64_t mod;
 	int r = key ? sc_es_read_obj(st, key, &j, &mod) : -ENOENT;
 
+	free(key);
 	if (r == 0 && !j)
 		r = -ENOENT;
 	if (r == 0)
+		*ret = j;
+	return r;
+}
+
+int sc_es_stream_get(void *priv, const char *id, sc_stream_rec *ret)
+{
+	json_t *j = NULL;
+	int r = read_rec(priv, "streams/", id, &j);
+
+	if (r == 0)
 		r = stream_parse(j, ret, NULL);
 	json_decref(j);
-	free(key);
 	return r;
 }
 
@@ -389,17 +400,15 @@ int sc_es_migrate(sc_es *st)
 int sc_es_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, size_t *ret_n)
 {
 	sc_es *st = priv;
-	char *key = sc_es_part_ok(id, SC_ID_MAX) ? sc_es_key(st, "streams/", id) : NULL;
-	char *dir = key ? sc_es_key(st, "history/", id) : NULL, *sub = NULL;
+	char *dir = NULL, *sub = NULL;
 	sc_stream_hist_rec *out = NULL;
 	sc_etcd_kv *kv = NULL;
 	json_t *j = NULL;
-	int64_t mod;
 	size_t n = 0;
-	int r = dir ? sc_es_read_obj(st, key, &j, &mod) : -ENOENT;
+	int r = read_rec(st, "streams/", id, &j); /* -ENOENT for an unknown stream */
 
-	if (r == 0 && !j)
-		r = -ENOENT;
+	if (r == 0 && !(dir = sc_es_key(st, "history/", id)))
+		r = -ENOMEM;
 	if (r == 0 && asprintf(&sub, "%s/", dir) < 0) {
 		sub = NULL;
 		r = -ENOMEM;
@@ -437,7 +446,6 @@ int sc_es_stream_history(void *priv, const char *id, sc_stream_hist_rec **ret, s
 	json_decref(j);
 	free(sub);
 	free(dir);
-	free(key);
 	return r;
 }
 
@@ -489,18 +497,12 @@ int sc_es_inst_put(void *priv, const sc_inst_rec *i)
 
 int sc_es_inst_get(void *priv, const char *id, sc_inst_rec *ret)
 {
-	sc_es *st = priv;
-	char *key = sc_es_part_ok(id, SC_ID_MAX) ? sc_es_key(st, "instances/", id) : NULL;
 	json_t *j = NULL;
-	int64_t mod;
-	int r = key ? sc_es_read_obj(st, key, &j, &mod) : -ENOENT;
+	int r = read_rec(priv, "instances/", id, &j);
 
-	if (r == 0 && !j)
-		r = -ENOENT;
 	if (r == 0)
 		r = inst_parse(j, ret);
 	json_decref(j);
-	free(key);
 	return r;
 }
 
