@@ -22,7 +22,8 @@
 #include "url.h"
 
 static char *conference, *output, *profile_name, *layout_name, *status_addr, *bind_address, *stun,
-	*turn, *turn_user, *turn_password, *bearer_file, *display, *log_level;
+	*turn, *turn_user, *turn_password, *bearer_file, *display;
+static sc_log_level log_level = SC_LOG_INFO;
 static int64_t empty_timeout_ms, max_duration_ms, playout_delay_ms = 200;
 
 static const sc_option options[] = {
@@ -49,7 +50,7 @@ static const sc_option options[] = {
 	{"bearer-token-file", 0, SC_OPT_STRING, &bearer_file, "FILE",
 	 "WHEP: send the token in this file as Authorization: Bearer"},
 	{"display", 0, SC_OPT_STRING, &display, "NAME", "our name in the room"},
-	{"log-level", 0, SC_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug"},
+	{"log-level", 0, SC_OPT_LOGLEVEL, &log_level, "LEVEL", "error, warn, info or debug"},
 };
 
 static const sc_config_spec spec = {
@@ -170,20 +171,13 @@ static int run(int argc, char **argv)
 	profile_name = strdup("720p30");
 	layout_name = strdup("grid");
 	display = strdup("stagecast");
-	log_level = strdup("info");
 	sc_log_init("capture");
 	rc = sc_config_parse(&spec, argc, argv, err, sizeof(err));
 	if (rc == 1)
 		return SC_EXIT_OK;
 	if (rc < 0)
 		goto usage;
-	sc_log_level lvl;
-	if (sc_log_level_parse(log_level, &lvl) < 0) {
-		snprintf(err, sizeof(err), "--log-level: \"%s\" is not error, warn, info or debug",
-			 log_level);
-		goto usage;
-	}
-	sc_log_set_level(lvl);
+	sc_log_set_level(log_level);
 	if (!conference || !output) {
 		snprintf(err, sizeof(err), "--conference and --output are required");
 		goto usage;

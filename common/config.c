@@ -9,6 +9,7 @@
  * occurrence appends (an empty value clears the list).
  */
 #include "config.h"
+#include "log.h"
 
 #include "sc_config.h"
 
@@ -272,6 +273,8 @@ static const char *type_expect(sc_opt_type t)
 		return "a duration like 250ms, 2s, 1m, 1h or 3 (seconds)";
 	case SC_OPT_SIZE:
 		return "a size like 100, 512k, 8M or 1G";
+	case SC_OPT_LOGLEVEL:
+		return "error, warn, info or debug";
 	default:
 		return "a value";
 	}
@@ -298,6 +301,7 @@ static int apply(cfg_ctx *c, size_t i, int source, const char *where, const char
 	const sc_option *o = &c->spec->options[i];
 	char host[256];
 	uint16_t port;
+	sc_log_level lvl;
 	int64_t v;
 	bool b;
 	int r = 0;
@@ -379,6 +383,14 @@ static int apply(cfg_ctx *c, size_t i, int source, const char *where, const char
 			return -EINVAL;
 		}
 		*(int64_t *)o->ptr = v;
+		break;
+	case SC_OPT_LOGLEVEL:
+		if (sc_log_level_parse(value, &lvl) < 0) {
+			set_err(c, "%s: invalid value \"%s\": must be %s", where, value,
+				type_expect(o->type));
+			return -EINVAL;
+		}
+		*(sc_log_level *)o->ptr = lvl;
 		break;
 	default:
 		set_err(c, "%s: option has an unknown type", where);
@@ -706,6 +718,9 @@ static void print_default(const sc_option *o)
 	case SC_OPT_SIZE:
 		format_size(*(const int64_t *)o->ptr, t, sizeof(t));
 		printf(" (default: %s)", t);
+		break;
+	case SC_OPT_LOGLEVEL:
+		printf(" (default: %s)", sc_log_level_name(*(const sc_log_level *)o->ptr));
 		break;
 	}
 }

@@ -25,6 +25,7 @@ typedef enum {
 	SC_OPT_ADDR,	 /* char ** holding "HOST:PORT"; validated */
 	SC_OPT_DURATION, /* int64_t * milliseconds; "250ms", "2s", "1m", "1h", "7d", "3" (s) */
 	SC_OPT_SIZE,	 /* int64_t * bytes; "512k", "8M", "1G", "100" */
+	SC_OPT_LOGLEVEL, /* sc_log_level * (log.h); "error", "warn", "info", "debug" */
 } sc_opt_type;
 
 typedef struct {

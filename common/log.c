@@ -86,6 +86,13 @@ int sc_log_level_parse(const char *s, sc_log_level *ret)
 	return -EINVAL;
 }
 
+const char *sc_log_level_name(sc_log_level level)
+{
+	if ((unsigned)level >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[level];
+}
+
 /*
  * Copy src into dst[*pos..cap), replacing control characters so that one
  * event stays one line. Returns true if src did not fit.

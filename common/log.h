@@ -27,6 +27,8 @@ void sc_log_set_level(sc_log_level level);
 sc_log_level sc_log_get_level(void);
 /* Parse "error", "warn", "info", "debug". Returns 0 or -EINVAL. */
 int sc_log_level_parse(const char *s, sc_log_level *ret);
+/* "error", "warn", "info" or "debug"; "?" for anything else. */
+const char *sc_log_level_name(sc_log_level level);
 
 /* stream may be NULL for lines that concern no stream. */
 void sc_log(sc_log_level level, const char *stream, const char *fmt, ...)

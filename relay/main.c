@@ -19,6 +19,7 @@ enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 
 static char *sign_name;
 static int64_t sign_fence = 1, sign_ttl = 3600 * 1000;
+static sc_log_level log_level = SC_LOG_INFO;
 
 static sc_relay relay = {
 	.cfg =
@@ -69,7 +70,7 @@ static const sc_option options[] = {
 	 "largest GOP kept so that new players start at once"},
 	{"max-streams", 0, SC_OPT_INT, CFG(max_streams), "N",
 	 "stream names the relay keeps at once (publish, play or API)", 1, 1000000},
-	{"log-level", 0, SC_OPT_STRING, CFG(log_level), "LEVEL", "error, warn, info or debug"},
+	{"log-level", 0, SC_OPT_LOGLEVEL, &log_level, "LEVEL", "error, warn, info or debug"},
 	{"sign-token", 0, SC_OPT_STRING, &sign_name, "NAME",
 	 "print a publish token for NAME (with --secret-file, --fence, --ttl) and exit"},
 	{"fence", 0, SC_OPT_INT, &sign_fence, "N", "fencing number for --sign-token", 0, INT64_MAX},
@@ -108,7 +109,6 @@ static int run(int argc, char **argv)
 	cfg->rtmp_addr = strdup("127.0.0.1:1935");
 	cfg->http_addr = strdup("127.0.0.1:8080");
 	cfg->hls_dir = strdup("/var/lib/stagecast/hls");
-	cfg->log_level = strdup("info");
 	sc_log_init("relay");
 
 	int rc = sc_config_parse(&spec, argc, argv, err, sizeof(err));
@@ -118,15 +118,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "stagecast-relay: %s\nTry 'stagecast-relay --help'.\n", err);
 		return EXIT_CONFIG;
 	}
-	sc_log_level lvl;
-	if (sc_log_level_parse(cfg->log_level, &lvl) < 0) {
-		fprintf(stderr,
-			"stagecast-relay: --log-level: \"%s\" is not one of error, warn, "
-			"info, debug\n",
-			cfg->log_level);
-		return EXIT_CONFIG;
-	}
-	sc_log_set_level(lvl);
+	sc_log_set_level(log_level);
 	if (cfg->hls_part_ms &&
 	    (cfg->hls_part_ms < 100 || cfg->hls_part_ms * 2 > cfg->hls_segment_ms)) {
 		fprintf(stderr, "stagecast-relay: --hls-part must be 0 or between 100ms and half "

@@ -52,7 +52,6 @@ typedef struct {
 	int64_t max_msg_bytes;
 	int64_t gop_cache_bytes;
 	int64_t max_streams;
-	char *log_level;
 } sc_relay_config;
 
 /* Counters of refused publishes, by reason (metric label). */

@@ -72,7 +72,8 @@
 
 /* options */
 static sc_strlist scaler_opt;
-static char *instance_id, *token_file, *capture_cmd, *bind_address, *log_dir, *log_level;
+static char *instance_id, *token_file, *capture_cmd, *bind_address, *log_dir;
+static sc_log_level log_level = SC_LOG_INFO;
 static int64_t slots = 1, status_base_port, interval_ms = 2000;
 
 static const sc_option options[] = {
@@ -92,7 +93,7 @@ static const sc_option options[] = {
 	 "append each capture's output to DIR/NAME.log (default: our stderr, prefixed)"},
 	{"heartbeat-interval", 0, SC_OPT_DURATION, &interval_ms, "DURATION",
 	 "time between heartbeats"},
-	{"log-level", 0, SC_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug"},
+	{"log-level", 0, SC_OPT_LOGLEVEL, &log_level, "LEVEL", "error, warn, info or debug"},
 };
 
 static const sc_config_spec spec = {
@@ -555,20 +556,13 @@ static int add_scalers(const char *list, char *err, size_t errlen)
 static int setup(int argc, char **argv, int *ret_sfd)
 {
 	char err[512], token[512];
-	sc_log_level lvl;
 
-	log_level = strdup("info");
 	int rc = sc_config_parse(&spec, argc, argv, err, sizeof(err));
 	if (rc == 1)
 		exit(0);
 	if (rc < 0)
 		goto usage;
-	if (sc_log_level_parse(log_level, &lvl) < 0) {
-		snprintf(err, sizeof(err), "--log-level: \"%s\" is not error, warn, info or debug",
-			 log_level);
-		goto usage;
-	}
-	sc_log_set_level(lvl);
+	sc_log_set_level(log_level);
 	for (size_t i = 0; i < scaler_opt.n; i++)
 		if (add_scalers(scaler_opt.v[i], err, sizeof(err)) < 0)
 			goto usage;

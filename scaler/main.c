@@ -31,7 +31,8 @@ enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 static struct {
 	char *api, *store, *provider, *relay, *relay_api, *relay_api_token_file;
 	char *secret_file, *tokens_file, *agent_cmd, *capture_cmd, *store_key_file;
-	char *log_level, *node_id;
+	char *node_id;
+	sc_log_level log_level;
 	sc_strlist agent_args;
 	int64_t min, max, spare, slots, scale_down_periods;
 	int64_t lease_ms, scale_period_ms, scale_down_cooldown_ms, boot_timeout_ms, exec_timeout_ms;
@@ -93,7 +94,7 @@ static const sc_option options[] = {
 	 "without --secret-file: key for destinations in the store (default: STORE.key)"},
 	{"node-id", 0, SC_OPT_STRING, &o.node_id, "ID",
 	 "this scaler's name for leadership (default HOST:PID)"},
-	{"log-level", 0, SC_OPT_STRING, &o.log_level, "LEVEL", "error, warn, info or debug"},
+	{"log-level", 0, SC_OPT_LOGLEVEL, &o.log_level, "LEVEL", "error, warn, info or debug"},
 };
 
 static const sc_config_spec spec = {
@@ -163,7 +164,7 @@ static int run(int argc, char **argv)
 	o.provider = strdup("local");
 	o.relay = strdup("rtmp://127.0.0.1:1935/live");
 	o.relay_api = strdup("http://127.0.0.1:8080");
-	o.log_level = strdup("info");
+	o.log_level = SC_LOG_INFO;
 	sc_log_init("scaler");
 
 	rc = sc_config_parse(&spec, argc, argv, err, sizeof(err));
@@ -173,11 +174,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "stagecast-scaler: %s\nTry 'stagecast-scaler --help'.\n", err);
 		return EXIT_CONFIG;
 	}
-	sc_log_level lvl;
-	if (sc_log_level_parse(o.log_level, &lvl) < 0)
-		return config_error("--log-level: \"%s\" is not one of error, warn, info, debug",
-				    o.log_level);
-	sc_log_set_level(lvl);
+	sc_log_set_level(o.log_level);
 	if (o.min > o.max)
 		return config_error("--min is above --max");
 	if (o.lease_ms < 500)

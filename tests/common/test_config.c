@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 static char DEFAULT_LISTEN[] = "0.0.0.0:1935";
 
@@ -25,6 +26,7 @@ static int64_t o_port;
 static bool o_verbose;
 static int64_t o_timeout;
 static int64_t o_maxsize;
+static sc_log_level o_level;
 
 static const sc_option options[] = {
 	{"listen", 'l', SC_OPT_ADDR, &o_listen, "ADDR:PORT", "RTMP listen address", 0, 0},
@@ -34,6 +36,7 @@ static const sc_option options[] = {
 	{"verbose", 'v', SC_OPT_BOOL, &o_verbose, NULL, "log more", 0, 0},
 	{"timeout", 0, SC_OPT_DURATION, &o_timeout, "TIME", "idle timeout", 0, 0},
 	{"max-size", 0, SC_OPT_SIZE, &o_maxsize, "BYTES", "largest segment", 0, 0},
+	{"log-level", 0, SC_OPT_LOGLEVEL, &o_level, "LEVEL", "log detail", 0, 0},
 };
 
 static const sc_config_spec spec = {
@@ -56,6 +59,7 @@ static int setup(void **state)
 	o_verbose = false;
 	o_timeout = 5000;
 	o_maxsize = 8 << 20;
+	o_level = SC_LOG_INFO;
 	sc_strlist_clear(&o_push);
 	err[0] = '\0';
 	return 0;
@@ -106,6 +110,7 @@ static void test_defaults_kept(void **state)
 	assert_null(o_name);
 	assert_int_equal(o_port, 8080);
 	assert_int_equal(o_push.n, 0);
+	assert_int_equal(o_level, SC_LOG_INFO);
 }
 
 static void test_flags(void **state)
@@ -351,12 +356,45 @@ static void test_help_and_version(void **state)
 	assert_non_null(strstr(out, "log more (default: no)"));
 	assert_non_null(strstr(out, "idle timeout (default: 5s)"));
 	assert_non_null(strstr(out, "largest segment (default: 8M)"));
+	assert_non_null(strstr(out, "--log-level LEVEL"));
+	assert_non_null(strstr(out, "log detail (default: info)"));
 	assert_non_null(strstr(out, "(default: rtmp://default/live/x)"));
 	assert_non_null(strstr(out, "--config FILE"));
 	assert_non_null(strstr(out, "Exit status: 0 on success."));
 	assert_non_null(strstr(out, "stagecast-test 0."));
 	/* --help is handled before any value is applied. */
 	assert_int_equal(o_port, 8080);
+}
+
+static void test_log_level(void **state)
+{
+	char good[512], bad[512], want[600];
+
+	(void)state;
+	/* write_file returns one static buffer: keep copies. */
+	snprintf(good, sizeof(good), "%s", write_file("level.conf", "log_level = warn\n"));
+	snprintf(bad, sizeof(bad), "%s",
+		 write_file("badlevel.conf", "name = x\nlog-level = loud\n"));
+	assert_int_equal(PARSE("--log-level", "debug"), 0);
+	assert_int_equal(o_level, SC_LOG_DEBUG);
+	assert_int_equal(PARSE("--log-level=ERROR"), 0);
+	assert_int_equal(o_level, SC_LOG_ERROR);
+	assert_int_equal(PARSE("--config", good), 0);
+	assert_int_equal(o_level, SC_LOG_WARN);
+	/* The flag wins over the file. */
+	assert_int_equal(PARSE("--config", good, "--log-level", "info"), 0);
+	assert_int_equal(o_level, SC_LOG_INFO);
+
+	o_level = SC_LOG_DEBUG;
+	assert_int_equal(PARSE("--log-level", "bogus"), -EINVAL);
+	assert_string_equal(err, "--log-level: invalid value \"bogus\": must be error, warn, "
+				 "info or debug");
+	assert_int_equal(o_level, SC_LOG_DEBUG); /* untouched on error */
+	expect_error(PARSE("--log-level", ""), "--log-level");
+	expect_error(PARSE("--log-level"), "--log-level: a value is required");
+	snprintf(want, sizeof(want),
+		 "%s:2: log-level: invalid value \"loud\": must be error, warn,", bad);
+	expect_error(PARSE("--config", bad), want);
 }
 
 static void test_strlist(void **state)
@@ -397,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_level, setup, teardown),
 		cmocka_unit_test(test_strlist),
 	};
 	int r;
