@@ -19,6 +19,15 @@ const uint8_t sc_mixvid_placeholder[3] = {60, 128, 128};
 const uint8_t sc_mixvid_slate[3] = {52, 162, 114};
 const uint8_t sc_mixvid_slate_bar[3] = {190, 137, 127};
 
+/* What a tile of the canvas shows, to skip drawing it again unchanged. */
+typedef struct {
+	sc_rect cell, fit; /* fit: where the picture is, or the cell */
+	const void *key;
+	const uint8_t *data; /* the picture's first plane; NULL: placeholder */
+	int64_t pts;
+	int pw, ph, format;
+} tile_shown;
+
 struct sc_mixvid {
 	int w, h;
 	sc_layout layout;
@@ -26,6 +35,12 @@ struct sc_mixvid {
 	const void *speaker, *candidate;
 	int64_t candidate_since;
 	bool speaker_valid;
+
+	/* the last composition, valid while canvas_data is the canvas drawn on */
+	const uint8_t *canvas_data;
+	bool slate; /* the slate is on it; else ntiles tiles */
+	int ntiles;
+	tile_shown shown[SC_MIXVID_MAX_TILES];
 };
 
 static int even(int v)
@@ -175,14 +190,19 @@ static void draw_slate(sc_mixvid *v, struct AVFrame *canvas)
 		  sc_mixvid_slate_bar);
 }
 
-static void draw_tile(sc_mixvid *v, size_t slot, sc_rect cell, const sc_mixvid_input *in,
-		      struct AVFrame *canvas)
+static bool is_placeholder(const sc_mixvid_input *in)
 {
 	const struct AVFrame *p = in->pic;
-	if (!p || in->age_us > SC_MIXVID_STALE_US || p->width <= 0 || p->height <= 0) {
-		fill_rect(canvas, cell, sc_mixvid_placeholder);
-		return;
-	}
+	return !p || in->age_us > SC_MIXVID_STALE_US || p->width <= 0 || p->height <= 0;
+}
+
+/* What drawing in into cell puts on the canvas. */
+static tile_shown shown_of(sc_rect cell, const sc_mixvid_input *in)
+{
+	tile_shown t = {.cell = cell, .fit = cell, .key = in->key};
+	if (is_placeholder(in))
+		return t;
+	const struct AVFrame *p = in->pic;
 	int64_t pw = p->width, ph = p->height;
 	if (p->sample_aspect_ratio.num > 0 && p->sample_aspect_ratio.den > 0) {
 		pw *= p->sample_aspect_ratio.num;
@@ -192,12 +212,43 @@ static void draw_tile(sc_mixvid *v, size_t slot, sc_rect cell, const sc_mixvid_i
 		pw /= 2;
 		ph /= 2;
 	}
-	sc_rect r = sc_rect_fit(cell, (int)pw, (int)ph);
-	v->sws[slot] = sws_getCachedContext(v->sws[slot], p->width, p->height, p->format, r.w, r.h,
-					    AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-	if (!v->sws[slot]) {
-		fill_rect(canvas, cell, sc_mixvid_placeholder);
-		return;
+	t.fit = sc_rect_fit(cell, (int)pw, (int)ph);
+	t.data = p->data[0];
+	t.pts = p->pts;
+	t.pw = p->width;
+	t.ph = p->height;
+	t.format = p->format;
+	return t;
+}
+
+static bool same_rect(sc_rect a, sc_rect b)
+{
+	return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h;
+}
+
+static bool same_shown(const tile_shown *a, const tile_shown *b)
+{
+	return same_rect(a->cell, b->cell) && same_rect(a->fit, b->fit) && a->key == b->key &&
+	       a->data == b->data && a->pts == b->pts && a->pw == b->pw && a->ph == b->ph &&
+	       a->format == b->format;
+}
+
+/*
+ * Draws t's picture (in->pic) scaled into t->fit, or a placeholder over the
+ * cell. Returns false if it drew the placeholder.
+ */
+static bool draw_tile(sc_mixvid *v, size_t slot, const tile_shown *t, const sc_mixvid_input *in,
+		      struct AVFrame *canvas)
+{
+	const struct AVFrame *p = in->pic;
+	sc_rect r = t->fit;
+	if (t->data)
+		v->sws[slot] =
+			sws_getCachedContext(v->sws[slot], p->width, p->height, p->format, r.w, r.h,
+					     AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
+	if (!t->data || !v->sws[slot]) {
+		fill_rect(canvas, t->cell, sc_mixvid_placeholder);
+		return false;
 	}
 	uint8_t *dst[4] = {
 		canvas->data[0] + (size_t)r.y * canvas->linesize[0] + r.x,
@@ -208,6 +259,7 @@ static void draw_tile(sc_mixvid *v, size_t slot, sc_rect cell, const sc_mixvid_i
 	int dst_ls[4] = {canvas->linesize[0], canvas->linesize[1], canvas->linesize[2], 0};
 	sws_scale(v->sws[slot], (const uint8_t *const *)p->data, p->linesize, 0, p->height, dst,
 		  dst_ls);
+	return true;
 }
 
 /* The active speaker: the loudest, once it has been for SC_MIXVID_SWITCH_US. */
@@ -241,6 +293,49 @@ static size_t choose_speaker(sc_mixvid *v, const sc_mixvid_input *in, size_t n, 
 	return cur;
 }
 
+/*
+ * Draws k tiles, each only if it shows something else than on the last
+ * call: most participants send fewer frames than the canvas's rate, and
+ * scaling a picture again costs as much as the first time. A different
+ * canvas, layout or slate before redraws all of it.
+ */
+static void draw_tiles(sc_mixvid *v, const sc_rect *rects, const sc_mixvid_input *in, int k,
+		       struct AVFrame *canvas)
+{
+	bool all = v->canvas_data != canvas->data[0] || v->slate || v->ntiles != k;
+	for (int i = 0; !all && i < k; i++)
+		all = !same_rect(v->shown[i].cell, rects[i]);
+	if (all)
+		fill_rect(canvas, (sc_rect){0, 0, v->w, v->h}, sc_mixvid_black);
+	for (int i = 0; i < k; i++) {
+		tile_shown t = shown_of(rects[i], &in[i]);
+		if (!all && same_shown(&v->shown[i], &t))
+			continue;
+		/* a picture placed elsewhere in the cell does not cover the old one */
+		if (!all && t.data && !same_rect(v->shown[i].fit, t.fit))
+			fill_rect(canvas, t.cell, sc_mixvid_black);
+		if (!draw_tile(v, (size_t)i, &t, &in[i], canvas)) {
+			t.data = NULL;
+			t.fit = t.cell;
+		}
+		v->shown[i] = t;
+	}
+	v->canvas_data = canvas->data[0];
+	v->slate = false;
+	v->ntiles = k;
+}
+
+static void show_slate(sc_mixvid *v, struct AVFrame *canvas)
+{
+	v->speaker_valid = false;
+	if (v->canvas_data == canvas->data[0] && v->slate)
+		return;
+	draw_slate(v, canvas);
+	v->canvas_data = canvas->data[0];
+	v->slate = true;
+	v->ntiles = 0;
+}
+
 int sc_mixvid_compose(sc_mixvid *v, const sc_mixvid_input *in, size_t n, int64_t now_us,
 		      struct AVFrame *canvas)
 {
@@ -253,20 +348,18 @@ int sc_mixvid_compose(sc_mixvid *v, const sc_mixvid_input *in, size_t n, int64_t
 	if (v->layout.kind == SC_LAYOUT_SINGLE) {
 		for (size_t i = 0; i < n; i++) {
 			if (in[i].display && !strcmp(in[i].display, v->layout.single)) {
-				fill_rect(canvas, (sc_rect){0, 0, v->w, v->h}, sc_mixvid_black);
-				draw_tile(v, 0, (sc_rect){0, 0, v->w, v->h}, &in[i], canvas);
+				rects[0] = (sc_rect){0, 0, v->w, v->h};
+				draw_tiles(v, rects, &in[i], 1, canvas);
 				v->speaker = in[i].key;
 				v->speaker_valid = true;
 				return 0;
 			}
 		}
-		v->speaker_valid = false;
-		draw_slate(v, canvas);
+		show_slate(v, canvas);
 		return 0;
 	}
 	if (!n) {
-		v->speaker_valid = false;
-		draw_slate(v, canvas);
+		show_slate(v, canvas);
 		return 0;
 	}
 	int k;
@@ -276,8 +369,6 @@ int sc_mixvid_compose(sc_mixvid *v, const sc_mixvid_input *in, size_t n, int64_t
 		k = sc_layout_grid(n, v->w, v->h, rects);
 	if (k < 0)
 		return k;
-	fill_rect(canvas, (sc_rect){0, 0, v->w, v->h}, sc_mixvid_black);
-	for (int i = 0; i < k; i++)
-		draw_tile(v, (size_t)i, rects[i], &in[i], canvas);
+	draw_tiles(v, rects, in, k, canvas);
 	return 0;
 }

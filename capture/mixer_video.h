@@ -49,7 +49,11 @@ sc_mixvid *sc_mixvid_new(int w, int h, const sc_layout *layout);
 void sc_mixvid_free(sc_mixvid *v);
 /*
  * Draws the inputs onto canvas (YUV420P, w x h, writable) at time now_us
- * (used for the speaker hysteresis). 0 or a negative errno.
+ * (used for the speaker hysteresis). 0 or a negative errno. A tile that
+ * would show the same picture (same participant, same decoded frame, same
+ * place) as on the previous call with the same canvas is not drawn again,
+ * so the canvas must keep its content between calls; pass another canvas
+ * (another data[0]) to have everything redrawn.
  */
 int sc_mixvid_compose(sc_mixvid *v, const sc_mixvid_input *in, size_t n, int64_t now_us,
 		      struct AVFrame *canvas);

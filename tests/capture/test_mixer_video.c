@@ -211,6 +211,88 @@ static void test_placeholder_and_slate(void **state)
 	av_frame_free(&canvas);
 }
 
+/* Scribbles on the canvas at (x, y), a 4x4 block of colour c. */
+static void scribble(AVFrame *f, int x, int y, const uint8_t c[3])
+{
+	for (int j = 0; j < 4; j++)
+		memset(f->data[0] + (y + j) * f->linesize[0] + x, c[0], 4);
+	for (int p = 1; p < 3; p++)
+		for (int j = 0; j < 2; j++)
+			memset(f->data[p] + (y / 2 + j) * f->linesize[p] + x / 2, c[p], 2);
+}
+
+static void test_unchanged_tiles_not_redrawn(void **state)
+{
+	(void)state;
+	sc_layout layout = {.kind = SC_LAYOUT_GRID};
+	sc_mixvid *v = sc_mixvid_new(640, 360, &layout);
+	AVFrame *canvas = solid(640, 360, sc_mixvid_black);
+	AVFrame *a = solid(320, 180, colours[0]), *b = solid(320, 180, colours[1]);
+	a->pts = 1000;
+	b->pts = 1000;
+	sc_mixvid_input in[2] = {
+		{.pic = a, .display = "a", .key = "a"},
+		{.pic = b, .display = "b", .key = "b"},
+	};
+	sc_rect r[2];
+	sc_layout_grid(2, 640, 360, r);
+	int ax = r[0].x + r[0].w / 2, ay = r[0].y + r[0].h / 2;
+	int bx = r[1].x + r[1].w / 2, by = r[1].y + r[1].h / 2;
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, ax, ay, colours[0]);
+	assert_colour(canvas, bx, by, colours[1]);
+
+	/* the same frames again: neither tile is drawn, the marks stay */
+	scribble(canvas, ax, ay, colours[4]);
+	scribble(canvas, bx, by, colours[4]);
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, ax, ay, colours[4]);
+	assert_colour(canvas, bx, by, colours[4]);
+
+	/* a new frame of a: only a's tile is drawn */
+	a->pts = 2000;
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, ax, ay, colours[0]);
+	assert_colour(canvas, bx, by, colours[4]);
+
+	/* b's picture turns 4:3: its tile is cleared, the sides are black again */
+	AVFrame *b43 = solid(240, 180, colours[2]);
+	b43->pts = 3000;
+	in[1].pic = b43;
+	scribble(canvas, r[1].x + 2, by, colours[4]);
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, bx, by, colours[2]);
+	assert_colour(canvas, r[1].x + 2, by, sc_mixvid_black);
+
+	/* b goes stale: a placeholder; back to a picture: its sides are black */
+	in[1].age_us = SC_MIXVID_STALE_US + 1;
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, r[1].x + 2, by, sc_mixvid_placeholder);
+	in[1].age_us = 0;
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
+	assert_colour(canvas, r[1].x + 2, by, sc_mixvid_black);
+	assert_colour(canvas, bx, by, colours[2]);
+
+	/* another canvas is drawn whole */
+	AVFrame *other = solid(640, 360, colours[4]);
+	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, other), 0);
+	assert_colour(other, ax, ay, colours[0]);
+	assert_colour(other, bx, by, colours[2]);
+	assert_colour(other, 2, 2, sc_mixvid_black);
+
+	/* a third participant re-lays the canvas: all drawn again */
+	scribble(other, 2, 350, colours[4]); /* left of the third tile, on the bottom row */
+	sc_mixvid_input in3[3] = {in[0], in[1], {.pic = a, .display = "c", .key = "c"}};
+	assert_int_equal(sc_mixvid_compose(v, in3, 3, 0, other), 0);
+	assert_colour(other, 2, 350, sc_mixvid_black);
+	av_frame_free(&a);
+	av_frame_free(&b);
+	av_frame_free(&b43);
+	av_frame_free(&other);
+	av_frame_free(&canvas);
+	sc_mixvid_free(v);
+}
+
 static void test_speaker_hysteresis(void **state)
 {
 	(void)state;
@@ -261,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_compose_grid),
 		cmocka_unit_test(test_placeholder_and_slate),
 		cmocka_unit_test(test_speaker_hysteresis),
+		cmocka_unit_test(test_unchanged_tiles_not_redrawn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
