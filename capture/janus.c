@@ -174,6 +174,7 @@ static void jn_poll_failed(janus *j, unsigned gen, sc_sig_error e, const char *m
 static void *jn_poll_main(void *arg)
 {
 	jn_poll_args a = *(jn_poll_args *)arg;
+	pthread_setname_np(pthread_self(), "sc-janus-poll");
 	sc_sig_http_req req = {.method = "GET", .timeout_ms = JN_POLL_TIMEOUT_MS};
 	janus *j = a.j;
 	sc_sig_http_resp resp;
@@ -439,6 +440,7 @@ static void jn_sleep(janus *j, long ms)
 static void *jn_brain_main(void *arg)
 {
 	janus *j = arg;
+	pthread_setname_np(pthread_self(), "sc-janus");
 	long backoff = JN_BACKOFF_FIRST_MS;
 
 	while (!atomic_load(&j->stopping)) {

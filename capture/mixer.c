@@ -191,6 +191,7 @@ static void mix_audio(sc_mixer *m, sc_source **srcs, size_t n, int64_t sample, i
 static void *mixer_main(void *arg)
 {
 	sc_mixer *m = arg;
+	pthread_setname_np(pthread_self(), "sc-mixer");
 	sc_source *srcs[SC_MAX_SOURCES];
 	int64_t t0 = now_us();
 	int64_t frame = 0, sample = 0;

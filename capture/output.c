@@ -270,6 +270,7 @@ static bool sleep_unless_stopped(sc_output *o, int64_t us)
 static void *output_main(void *arg)
 {
 	sc_output *o = arg;
+	pthread_setname_np(pthread_self(), "sc-output");
 	int64_t backoff = 0;
 	bool ever = false;
 	int64_t drain_deadline = 0, attempt_us = 0;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.c - one participant: bounded coded-frame queues filled by the
- * network thread, a decoder thread (libavcodec), a small ring of decoded
- * pictures and an audio ring placed by pts, read by the mixer thread.
+ * network thread, a video decoder thread (libavcodec), a small ring of
+ * decoded pictures and an audio ring placed by pts, read by the mixer
+ * thread, which also decodes the audio as it pulls it.
  *
  * Audio is kept as 48 kHz interleaved stereo float in a FIFO that covers
  * the absolute sample positions [a_pos, a_pos + a_len) of the capture's
@@ -74,6 +75,9 @@ struct sc_source {
 	int swr_in_rate, swr_in_fmt;
 	AVChannelLayout swr_in_layout;
 	AVFrame *tmp;
+
+	/* mixer thread only: audio is decoded when pulled */
+	AVFrame *atmp;
 	float *conv;
 	size_t conv_cap;
 
@@ -393,11 +397,11 @@ static void decode_audio(sc_source *s, coded *c)
 	av_packet_free(&pkt);
 	bool bad = err < 0;
 	while (err >= 0) {
-		err = avcodec_receive_frame(s->adec, s->tmp);
+		err = avcodec_receive_frame(s->adec, s->atmp);
 		if (err < 0)
 			break;
 		int n = 0;
-		if (audio_convert(s, s->tmp, &n) < 0) {
+		if (audio_convert(s, s->atmp, &n) < 0) {
 			bad = true;
 		} else {
 			/* the resampler delays a little; ignore it (< 1 ms at 48k) */
@@ -406,8 +410,8 @@ static void decode_audio(sc_source *s, coded *c)
 			s->st.audio_frames++;
 			pthread_mutex_unlock(&s->lock);
 		}
-		c->pts_us += (int64_t)s->tmp->nb_samples * 1000000 / s->tmp->sample_rate;
-		av_frame_unref(s->tmp);
+		c->pts_us += (int64_t)s->atmp->nb_samples * 1000000 / s->atmp->sample_rate;
+		av_frame_unref(s->atmp);
 	}
 	if (bad) {
 		pthread_mutex_lock(&s->lock);
@@ -416,26 +420,38 @@ static void decode_audio(sc_source *s, coded *c)
 	}
 }
 
+/*
+ * Audio is decoded on the mixer thread, just before it is pulled: Opus
+ * packets come 50 a second per participant, and waking a thread for each
+ * cost more than decoding them. The playout delay leaves the time.
+ */
+static void decode_queued_audio(sc_source *s)
+{
+	for (int i = 0; i < SC_AQ_MAX_FRAMES; i++) { /* bounded: the network thread goes on */
+		pthread_mutex_lock(&s->lock);
+		coded *a = cq_pop(&s->aq);
+		pthread_mutex_unlock(&s->lock);
+		if (!a)
+			return;
+		decode_audio(s, a);
+		free(a);
+	}
+}
+
 static void *decoder_main(void *arg)
 {
 	sc_source *s = arg;
+	pthread_setname_np(pthread_self(), "sc-decoder");
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && !s->aq.n && !s->vq.n)
+		while (!s->stop && !s->vq.n)
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stop)
 			break;
-		coded *a = cq_pop(&s->aq); /* audio first: cheap and time-critical */
-		coded *v = a ? NULL : cq_pop(&s->vq);
+		coded *v = cq_pop(&s->vq);
 		pthread_mutex_unlock(&s->lock);
-		if (a) {
-			decode_audio(s, a);
-			free(a);
-		}
-		if (v) {
-			decode_video(s, v);
-			free(v);
-		}
+		decode_video(s, v);
+		free(v);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -457,7 +473,8 @@ sc_source *sc_source_new(const char *id, const char *display)
 	s->ring = calloc(SC_AUDIO_CAP * 2, sizeof(float));
 	s->valid = calloc(SC_AUDIO_CAP, 1);
 	s->tmp = av_frame_alloc();
-	if (!s->id || !s->display || !s->ring || !s->valid || !s->tmp)
+	s->atmp = av_frame_alloc();
+	if (!s->id || !s->display || !s->ring || !s->valid || !s->tmp || !s->atmp)
 		goto fail;
 	s->need_key = true;
 	request_key_locked(s);
@@ -498,6 +515,7 @@ void sc_source_unref(sc_source *s)
 	swr_free(&s->swr);
 	av_channel_layout_uninit(&s->swr_in_layout);
 	av_frame_free(&s->tmp);
+	av_frame_free(&s->atmp);
 	free(s->conv);
 	free(s->ring);
 	free(s->valid);
@@ -583,8 +601,7 @@ int sc_source_push_audio(sc_source *s, const char *codec, const uint8_t *data, s
 		s->st.dropped++;
 		ret = -ENOSPC;
 	}
-	cq_push(&s->aq, c);
-	pthread_cond_signal(&s->cond);
+	cq_push(&s->aq, c); /* decoded when the mixer pulls it */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -623,6 +640,7 @@ AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us)
 
 size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n)
 {
+	decode_queued_audio(s);
 	memset(out, 0, n * 2 * sizeof(float));
 	pthread_mutex_lock(&s->lock);
 	int64_t pos = pos_of(t_us);

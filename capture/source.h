@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.h - one participant's media on its way from the network to the
- * mixer: coded frames in (network thread), decoded on the source's own
- * decoder thread, read by the mixer thread as "the picture to show at t"
- * and "the sound for [t, t+n)".
+ * mixer: coded frames in (network thread), video decoded on the source's
+ * own decoder thread and audio on the mixer thread when it is pulled, read
+ * by the mixer thread as "the picture to show at t" and "the sound for
+ * [t, t+n)".
  *
  * Times are presentation times on the capture's clock: CLOCK_MONOTONIC
  * microseconds at which a frame should be seen or heard. The network side
@@ -50,7 +51,8 @@ bool sc_source_take_keyframe_request(sc_source *s);
  */
 struct AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us);
 /*
- * Mixer thread. Fill out[0..2n) with interleaved stereo float at 48 kHz
+ * Mixer thread. Decodes the audio queued so far, then fills out[0..2n)
+ * with interleaved stereo float at 48 kHz
  * for [t_us, t_us + n/48000 s): decoded audio placed at its pts, silence
  * where there is none. Consecutive calls with contiguous times give
  * contiguous sound. Returns the number of samples that were not silence.

@@ -312,6 +312,7 @@ static void wh_delete(whep *w)
 static void *wh_main(void *arg)
 {
 	whep *w = arg;
+	pthread_setname_np(pthread_self(), "sc-whep");
 	bool failed = false;
 
 	pthread_mutex_lock(&w->lock);
