@@ -605,6 +605,33 @@ static gboolean on_life(gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
+/*
+ * The loop's poll: it runs at most once per POLL_MS, like on_poll. Media
+ * comes in hundreds of packets a second (a Opus packet every 20 ms and a
+ * few per video frame from each participant), and waking the thread for
+ * each cost more than handling them; libnice reads a socket until it would
+ * block, so a pass takes everything that arrived meanwhile. The playout
+ * delay absorbs the wait, and on_poll releases the jitter buffers at that
+ * rate anyway. A poll that must not wait (timeout 0) is not delayed.
+ */
+static gint batched_poll(GPollFD *fds, guint nfds, gint timeout_ms)
+{
+	static _Thread_local gint64 last_us;
+	if (timeout_ms != 0) {
+		gint64 nap = last_us + POLL_MS * 1000 - g_get_monotonic_time();
+		if (timeout_ms > 0 && nap > (gint64)timeout_ms * 1000)
+			nap = (gint64)timeout_ms * 1000;
+		if (nap > 0) {
+			g_usleep((gulong)nap);
+			if (timeout_ms > 0)
+				timeout_ms = MAX(0, timeout_ms - (gint)((nap + 999) / 1000));
+		}
+	}
+	gint r = g_poll(fds, nfds, timeout_ms);
+	last_us = g_get_monotonic_time();
+	return r;
+}
+
 static GSource *add_timer(sc_capture *c, unsigned ms, GSourceFunc fn)
 {
 	GSource *s = g_timeout_source_new(ms);
@@ -662,6 +689,8 @@ sc_capture *sc_capture_new(GMainContext *ctx, const sc_capture_config *cfg, int 
 	}
 	c->poll_timer = add_timer(c, POLL_MS, on_poll);
 	c->life_timer = add_timer(c, 500, on_life);
+	g_main_context_set_poll_func(ctx, batched_poll);
+	c->batched = true;
 	if (c->whep && peer_start(c) < 0) {
 		snprintf(err, errlen, "cannot start WebRTC");
 		*ret_exit = SC_EXIT_RUNTIME;
@@ -683,6 +712,8 @@ void sc_capture_free(sc_capture *c)
 	if (!c)
 		return;
 	c->done = true;
+	if (c->batched)
+		g_main_context_set_poll_func(c->ctx, NULL);
 	/* Leave the room first, so nobody sends to a closing transport. */
 	sc_signaling_free(c->sig);
 	c->sig = NULL;
