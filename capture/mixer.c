@@ -139,6 +139,7 @@ static void mix_video(sc_mixer *m, sc_source **srcs, size_t n, int64_t frame, in
 	for (size_t i = 0; i < k; i++) {
 		in[i] = (sc_mixvid_input){0};
 		in[i].pic = sc_source_video_at(srcs[i], t, &in[i].age_us);
+		in[i].serial = in[i].pic ? (uint64_t)(uintptr_t)in[i].pic->opaque : 0;
 		in[i].display = sc_source_display(srcs[i]);
 		in[i].level = sc_source_audio_level(srcs[i]);
 		in[i].key = srcs[i];

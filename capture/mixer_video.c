@@ -23,9 +23,8 @@ const uint8_t sc_mixvid_slate_bar[3] = {190, 137, 127};
 typedef struct {
 	sc_rect cell, fit; /* fit: where the picture is, or the cell */
 	const void *key;
-	const uint8_t *data; /* the picture's first plane; NULL: placeholder */
-	int64_t pts;
-	int pw, ph, format;
+	uint64_t serial;
+	bool pic; /* false: the placeholder */
 } tile_shown;
 
 struct sc_mixvid {
@@ -213,11 +212,8 @@ static tile_shown shown_of(sc_rect cell, const sc_mixvid_input *in)
 		ph /= 2;
 	}
 	t.fit = sc_rect_fit(cell, (int)pw, (int)ph);
-	t.data = p->data[0];
-	t.pts = p->pts;
-	t.pw = p->width;
-	t.ph = p->height;
-	t.format = p->format;
+	t.serial = in->serial;
+	t.pic = true;
 	return t;
 }
 
@@ -229,8 +225,7 @@ static bool same_rect(sc_rect a, sc_rect b)
 static bool same_shown(const tile_shown *a, const tile_shown *b)
 {
 	return same_rect(a->cell, b->cell) && same_rect(a->fit, b->fit) && a->key == b->key &&
-	       a->data == b->data && a->pts == b->pts && a->pw == b->pw && a->ph == b->ph &&
-	       a->format == b->format;
+	       a->serial == b->serial && a->pic == b->pic;
 }
 
 /*
@@ -242,11 +237,11 @@ static bool draw_tile(sc_mixvid *v, size_t slot, const tile_shown *t, const sc_m
 {
 	const struct AVFrame *p = in->pic;
 	sc_rect r = t->fit;
-	if (t->data)
+	if (t->pic)
 		v->sws[slot] =
 			sws_getCachedContext(v->sws[slot], p->width, p->height, p->format, r.w, r.h,
 					     AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-	if (!t->data || !v->sws[slot]) {
+	if (!t->pic || !v->sws[slot]) {
 		fill_rect(canvas, t->cell, sc_mixvid_placeholder);
 		return false;
 	}
@@ -312,10 +307,10 @@ static void draw_tiles(sc_mixvid *v, const sc_rect *rects, const sc_mixvid_input
 		if (!all && same_shown(&v->shown[i], &t))
 			continue;
 		/* a picture placed elsewhere in the cell does not cover the old one */
-		if (!all && t.data && !same_rect(v->shown[i].fit, t.fit))
+		if (!all && t.pic && !same_rect(v->shown[i].fit, t.fit))
 			fill_rect(canvas, t.cell, sc_mixvid_black);
 		if (!draw_tile(v, (size_t)i, &t, &in[i], canvas)) {
-			t.data = NULL;
+			t.pic = false;
 			t.fit = t.cell;
 		}
 		v->shown[i] = t;

@@ -37,6 +37,7 @@ sc_rect sc_rect_fit(sc_rect cell, int pw, int ph);
 
 typedef struct {
 	const struct AVFrame *pic; /* NULL: nothing decoded yet */
+	uint64_t serial;	   /* another picture of this participant: another serial */
 	int64_t age_us;		   /* how old pic is */
 	const char *display;
 	double level;	 /* sc_source_audio_level */
@@ -50,10 +51,10 @@ void sc_mixvid_free(sc_mixvid *v);
 /*
  * Draws the inputs onto canvas (YUV420P, w x h, writable) at time now_us
  * (used for the speaker hysteresis). 0 or a negative errno. A tile that
- * would show the same picture (same participant, same decoded frame, same
- * place) as on the previous call with the same canvas is not drawn again,
- * so the canvas must keep its content between calls; pass another canvas
- * (another data[0]) to have everything redrawn.
+ * would show the same picture (same key and serial, same place) as on the
+ * previous call is not drawn again if canvas->data[0] is the one drawn on
+ * then: the canvas must keep its content between calls. Any other buffer
+ * is drawn whole.
  */
 int sc_mixvid_compose(sc_mixvid *v, const sc_mixvid_input *in, size_t n, int64_t now_us,
 		      struct AVFrame *canvas);

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,21 +63,23 @@ struct sc_source {
 	pthread_t thread;
 	bool thread_started, stop;
 
-	/* network -> decoder */
+	/* network -> decoder (vq), network -> mixer (aq) */
 	cqueue vq, aq;
 	bool need_key;	   /* drop coded video until a key frame */
 	bool keyreq;	   /* for sc_source_take_keyframe_request */
 	int64_t keyreq_us; /* when last asked */
 
 	/* decoder thread only */
-	AVCodecContext *vdec, *adec;
-	char vcodec_open[8], acodec_open[8];
-	SwrContext *swr;
-	int swr_in_rate, swr_in_fmt;
-	AVChannelLayout swr_in_layout;
+	AVCodecContext *vdec;
+	char vcodec_open[8];
 	AVFrame *tmp;
 
 	/* mixer thread only: audio is decoded when pulled */
+	AVCodecContext *adec;
+	char acodec_open[8];
+	SwrContext *swr;
+	int swr_in_rate, swr_in_fmt;
+	AVChannelLayout swr_in_layout;
 	AVFrame *atmp;
 	float *conv;
 	size_t conv_cap;
@@ -202,6 +205,7 @@ static void add_picture(sc_source *s, AVFrame *f)
 	s->pics[i] = ref;
 	s->npics++;
 	s->st.video_frames++;
+	ref->opaque = (void *)(uintptr_t)s->st.video_frames; /* the picture's serial */
 	s->st.width = f->width;
 	s->st.height = f->height;
 	int64_t t = now_us();
@@ -584,7 +588,7 @@ int sc_source_push_video(sc_source *s, const char *codec, const uint8_t *data, s
 	return ret;
 }
 
-/* Audio that the decoder cannot keep up with: the oldest packet goes. */
+/* Audio the mixer has not pulled in time: the oldest packet goes. */
 int sc_source_push_audio(sc_source *s, const char *codec, const uint8_t *data, size_t len,
 			 int64_t pts_us)
 {

@@ -13,9 +13,11 @@
  * video, so showing video at its pts and playing audio at its pts keeps
  * them in sync.
  *
- * Thread-safe and refcounted (network, decoder and mixer threads hold
- * references). Queues are bounded: a decoder that falls behind drops
- * coded video up to the next key frame (and asks for one), and old audio.
+ * Refcounted (network, decoder and mixer threads hold references); each
+ * function below says which thread calls it, and only that one may. Queues
+ * are bounded: a decoder that falls behind drops coded video up to the
+ * next key frame (and asks for one); audio the mixer has not pulled in
+ * time drops its oldest packets.
  */
 #ifndef SC_SOURCE_H
 #define SC_SOURCE_H
@@ -47,7 +49,9 @@ bool sc_source_take_keyframe_request(sc_source *s);
 /*
  * Mixer thread. The newest decoded picture with pts <= t_us, as a new
  * reference (av_frame_unref/av_frame_free it), or NULL if none yet.
- * *ret_age_us: t_us minus that picture's pts (how stale it is).
+ * *ret_age_us: t_us minus that picture's pts (how stale it is). The
+ * frame's opaque is its serial, (uintptr_t)1, 2, ...: a new picture of
+ * this source has a new serial.
  */
 struct AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us);
 /*

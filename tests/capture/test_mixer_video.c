@@ -228,11 +228,9 @@ static void test_unchanged_tiles_not_redrawn(void **state)
 	sc_mixvid *v = sc_mixvid_new(640, 360, &layout);
 	AVFrame *canvas = solid(640, 360, sc_mixvid_black);
 	AVFrame *a = solid(320, 180, colours[0]), *b = solid(320, 180, colours[1]);
-	a->pts = 1000;
-	b->pts = 1000;
 	sc_mixvid_input in[2] = {
-		{.pic = a, .display = "a", .key = "a"},
-		{.pic = b, .display = "b", .key = "b"},
+		{.pic = a, .serial = 1, .display = "a", .key = "a"},
+		{.pic = b, .serial = 1, .display = "b", .key = "b"},
 	};
 	sc_rect r[2];
 	sc_layout_grid(2, 640, 360, r);
@@ -249,16 +247,16 @@ static void test_unchanged_tiles_not_redrawn(void **state)
 	assert_colour(canvas, ax, ay, colours[4]);
 	assert_colour(canvas, bx, by, colours[4]);
 
-	/* a new frame of a: only a's tile is drawn */
-	a->pts = 2000;
+	/* a new picture of a (the same buffer, reused): only a's tile is drawn */
+	in[0].serial = 2;
 	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
 	assert_colour(canvas, ax, ay, colours[0]);
 	assert_colour(canvas, bx, by, colours[4]);
 
 	/* b's picture turns 4:3: its tile is cleared, the sides are black again */
 	AVFrame *b43 = solid(240, 180, colours[2]);
-	b43->pts = 3000;
 	in[1].pic = b43;
+	in[1].serial = 2;
 	scribble(canvas, r[1].x + 2, by, colours[4]);
 	assert_int_equal(sc_mixvid_compose(v, in, 2, 0, canvas), 0);
 	assert_colour(canvas, bx, by, colours[2]);
@@ -282,7 +280,8 @@ static void test_unchanged_tiles_not_redrawn(void **state)
 
 	/* a third participant re-lays the canvas: all drawn again */
 	scribble(other, 2, 350, colours[4]); /* left of the third tile, on the bottom row */
-	sc_mixvid_input in3[3] = {in[0], in[1], {.pic = a, .display = "c", .key = "c"}};
+	sc_mixvid_input in3[3] = {
+		in[0], in[1], {.pic = a, .serial = 1, .display = "c", .key = "c"}};
 	assert_int_equal(sc_mixvid_compose(v, in3, 3, 0, other), 0);
 	assert_colour(other, 2, 350, sc_mixvid_black);
 	av_frame_free(&a);

@@ -90,6 +90,7 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 	AVFrame *f = sc_source_video_at(s, pts[3], &age);
 	assert_non_null(f);
 	assert_int_equal(f->pts, pts[3]);
+	assert_int_equal((uintptr_t)f->opaque, 4); /* serials count the pictures from 1 */
 	assert_int_equal(age, 0);
 	assert_int_equal(f->width, w);
 	assert_int_equal(f->height, h);
@@ -98,6 +99,7 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 	f = sc_source_video_at(s, pts[5] + 1000, &age);
 	assert_non_null(f);
 	assert_int_equal(f->pts, pts[5]);
+	assert_int_equal((uintptr_t)f->opaque, 6);
 	assert_int_equal(age, 1000);
 	av_frame_free(&f);
 	/* long after the last one: the last one, and how stale it is */
