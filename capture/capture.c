@@ -606,13 +606,16 @@ static gboolean on_life(gpointer ud)
 }
 
 /*
- * The loop's poll: it runs at most once per POLL_MS, like on_poll. Media
- * comes in hundreds of packets a second (a Opus packet every 20 ms and a
- * few per video frame from each participant), and waking the thread for
- * each cost more than handling them; libnice reads a socket until it would
- * block, so a pass takes everything that arrived meanwhile. The playout
- * delay absorbs the wait, and on_poll releases the jitter buffers at that
- * rate anyway. A poll that must not wait (timeout 0) is not delayed.
+ * The loop's poll: it sleeps until POLL_MS after the last poll returned,
+ * never past the timeout GLib asks for, and does not wait at all when
+ * GLib asks for none. Media comes in hundreds of packets a second (an Opus
+ * packet every 20 ms and a few per video frame from each participant),
+ * and waking the thread for each cost more than handling them; libnice
+ * reads a socket until it would block, so one pass takes everything that
+ * arrived meanwhile (ice.c makes the socket's buffer room for that). The
+ * playout delay absorbs the wait, and on_poll releases the jitter buffers
+ * at that rate anyway. The cost: a wake-up from another thread (signalling
+ * events, SIGTERM) also waits up to POLL_MS.
  */
 static gint batched_poll(GPollFD *fds, guint nfds, gint timeout_ms)
 {
@@ -689,8 +692,8 @@ sc_capture *sc_capture_new(GMainContext *ctx, const sc_capture_config *cfg, int 
 	}
 	c->poll_timer = add_timer(c, POLL_MS, on_poll);
 	c->life_timer = add_timer(c, 500, on_life);
+	c->saved_poll = g_main_context_get_poll_func(ctx);
 	g_main_context_set_poll_func(ctx, batched_poll);
-	c->batched = true;
 	if (c->whep && peer_start(c) < 0) {
 		snprintf(err, errlen, "cannot start WebRTC");
 		*ret_exit = SC_EXIT_RUNTIME;
@@ -712,8 +715,8 @@ void sc_capture_free(sc_capture *c)
 	if (!c)
 		return;
 	c->done = true;
-	if (c->batched)
-		g_main_context_set_poll_func(c->ctx, NULL);
+	if (c->saved_poll)
+		g_main_context_set_poll_func(c->ctx, c->saved_poll);
 	/* Leave the room first, so nobody sends to a closing transport. */
 	sc_signaling_free(c->sig);
 	c->sig = NULL;

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#define SC_ICE_RCVBUF (1 << 20) /* bytes asked for the media socket's receive buffer */
 
 struct sc_ice {
 	sc_ice_config cfg;
@@ -124,13 +127,31 @@ static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint s
 		connected(ice);
 }
 
+/*
+ * Every participant's media comes through the selected pair's one socket
+ * (BUNDLE), and the capture's loop reads it once per pass (up to 10 ms
+ * apart): room for the key frames that all participants send at once when
+ * the capture joins. The kernel caps the size at net.core.rmem_max.
+ */
+static void grow_receive_buffer(NiceAgent *agent, guint stream, guint comp)
+{
+	GSocket *sock = nice_agent_get_selected_socket(agent, stream, comp);
+	if (!sock)
+		return; /* TCP or TURN: not a plain UDP socket */
+	int size = SC_ICE_RCVBUF;
+	(void)setsockopt(g_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	g_object_unref(sock);
+}
+
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *lc,
 			     NiceCandidate *rc, gpointer ud)
 {
 	sc_ice *ice = ud;
-	(void)agent, (void)lc, (void)rc;
-	if (stream == ice->stream && comp == 1)
+	(void)lc, (void)rc;
+	if (stream == ice->stream && comp == 1) {
+		grow_receive_buffer(agent, stream, comp);
 		connected(ice);
+	}
 }
 
 static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf, gpointer ud)
