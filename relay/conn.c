@@ -20,7 +20,6 @@
 #include "rtmp_handshake.h"
 #include "url.h"
 
-#define READ_BUF_SIZE	   (64 * 1024)
 #define OUR_WINDOW	   5000000
 #define IDLE_TIMEOUT_US	   (15 * 1000000ull) /* handshake..publish/play */
 #define PUBLISH_TIMEOUT_US (30 * 1000000ull) /* a publisher that sends nothing */
@@ -47,7 +46,6 @@ struct sc_conn {
 	sc_rtmp_chunk_reader *reader;
 	sc_outq q;
 	sc_stream *stream;
-	uint8_t *rbuf;
 	uint64_t bytes_in;
 	uint64_t acked_in;
 	uint32_t peer_window;
@@ -62,7 +60,6 @@ static void on_close(uv_handle_t *h)
 	sc_outq_clear(&c->q);
 	sc_rtmp_handshake_free(c->hs);
 	sc_rtmp_chunk_reader_free(c->reader);
-	free(c->rbuf);
 	free(c);
 }
 
@@ -494,10 +491,18 @@ static int on_message(void *ud, const sc_rtmp_msg *m)
 
 /* ---- reading */
 
+/*
+ * Every connection reads into the relay's one buffer: on_read consumes
+ * what it got before it returns (the handshake and the chunk reader copy
+ * what they keep), and libuv calls alloc and read back to back on the loop
+ * thread. A buffer per connection cost each publisher 64 KB of resident
+ * memory for nothing.
+ */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	sc_conn *c = h->data;
-	*buf = uv_buf_init((char *)c->rbuf, READ_BUF_SIZE);
+	(void)suggested;
+	*buf = uv_buf_init((char *)c->relay->read_buf, sizeof(c->relay->read_buf));
 }
 
 static void feed(sc_conn *c, const uint8_t *p, size_t n)
@@ -598,11 +603,9 @@ sc_conn *sc_conn_accept(sc_relay *r, uv_stream_t *listener)
 		}
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	c->rbuf = malloc(READ_BUF_SIZE);
 	c->hs = sc_rtmp_handshake_new(SC_RTMP_HS_SERVER);
 	c->reader = sc_rtmp_chunk_reader_new((size_t)r->cfg.max_msg_bytes, on_message, c);
-	if (!c->rbuf || !c->hs || !c->reader ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+	if (!c->hs || !c->reader || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
 		sc_conn_close(c, "out of memory");
 		return NULL;
 	}

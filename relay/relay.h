@@ -83,7 +83,8 @@ struct sc_relay {
 
 	sc_stream *streams; /* list; at most cfg.max_streams */
 	size_t n_streams;
-	sc_conn *conns; /* every RTMP connection, for shutdown */
+	sc_conn *conns;		     /* every RTMP connection, for shutdown */
+	uint8_t read_buf[64 * 1024]; /* what every RTMP connection reads into (conn.c) */
 	uint64_t next_conn_id;
 	uint64_t refused[SC_REFUSE_N];
 	uint64_t conns_accepted, conns_rejected_proto;
