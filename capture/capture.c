@@ -19,6 +19,7 @@
 #include "capture.h"
 #include "capture_priv.h"
 #include "log.h"
+#include "loop.h"
 #include "peer.h"
 #include "rtp.h"
 #include "sdp.h"
@@ -26,7 +27,7 @@
 #include "source.h"
 #include "track.h"
 
-#define POLL_MS	       10
+#define POLL_MS	       SC_LOOP_BATCH_MS
 #define RTCP_REPORT_MS 1000
 
 static uint64_t now_us(void)
@@ -605,36 +606,6 @@ static gboolean on_life(gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
-/*
- * The loop's poll: it sleeps until POLL_MS after the last poll returned,
- * never past the timeout GLib asks for, and does not wait at all when
- * GLib asks for none. Media comes in hundreds of packets a second (an Opus
- * packet every 20 ms and a few per video frame from each participant),
- * and waking the thread for each cost more than handling them; libnice
- * reads a socket until it would block, so one pass takes everything that
- * arrived meanwhile (ice.c makes the socket's buffer room for that). The
- * playout delay absorbs the wait, and on_poll releases the jitter buffers
- * at that rate anyway. The cost: a wake-up from another thread (signalling
- * events, SIGTERM) also waits up to POLL_MS.
- */
-static gint batched_poll(GPollFD *fds, guint nfds, gint timeout_ms)
-{
-	static _Thread_local gint64 last_us;
-	if (timeout_ms != 0) {
-		gint64 nap = last_us + POLL_MS * 1000 - g_get_monotonic_time();
-		if (timeout_ms > 0 && nap > (gint64)timeout_ms * 1000)
-			nap = (gint64)timeout_ms * 1000;
-		if (nap > 0) {
-			g_usleep((gulong)nap);
-			if (timeout_ms > 0)
-				timeout_ms = MAX(0, timeout_ms - (gint)((nap + 999) / 1000));
-		}
-	}
-	gint r = g_poll(fds, nfds, timeout_ms);
-	last_us = g_get_monotonic_time();
-	return r;
-}
-
 static GSource *add_timer(sc_capture *c, unsigned ms, GSourceFunc fn)
 {
 	GSource *s = g_timeout_source_new(ms);
@@ -692,8 +663,7 @@ sc_capture *sc_capture_new(GMainContext *ctx, const sc_capture_config *cfg, int 
 	}
 	c->poll_timer = add_timer(c, POLL_MS, on_poll);
 	c->life_timer = add_timer(c, 500, on_life);
-	c->saved_poll = g_main_context_get_poll_func(ctx);
-	g_main_context_set_poll_func(ctx, batched_poll);
+	c->saved_poll = sc_loop_batch(ctx); /* on_poll's rate: see loop.h */
 	if (c->whep && peer_start(c) < 0) {
 		snprintf(err, errlen, "cannot start WebRTC");
 		*ret_exit = SC_EXIT_RUNTIME;
@@ -716,7 +686,7 @@ void sc_capture_free(sc_capture *c)
 		return;
 	c->done = true;
 	if (c->saved_poll)
-		g_main_context_set_poll_func(c->ctx, c->saved_poll);
+		sc_loop_unbatch(c->ctx, c->saved_poll);
 	/* Leave the room first, so nobody sends to a closing transport. */
 	sc_signaling_free(c->sig);
 	c->sig = NULL;

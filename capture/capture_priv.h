@@ -54,7 +54,7 @@ struct sc_capture {
 	size_t n_parts;
 
 	GSource *poll_timer, *life_timer;
-	GPollFunc saved_poll; /* ctx's poll function before batched_poll */
+	GPollFunc saved_poll; /* ctx's poll function before sc_loop_batch */
 	uint64_t started_us, empty_since_us, last_rtcp_us;
 	bool done;
 	void (*on_done)(void *ud, int exit_code, const char *why);
