@@ -130,8 +130,9 @@ static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint s
 /*
  * Every participant's media comes through the selected pair's one socket
  * (BUNDLE), and the capture's loop reads it once per pass (up to
- * SC_LOOP_BATCH_MS apart, loop.h): room for the key frames that all participants send at once when
- * the capture joins. The kernel caps the size at net.core.rmem_max.
+ * SC_LOOP_BATCH_MS apart, loop.h): room for the key frames that all
+ * participants send at once when the capture joins. The kernel caps the
+ * size at net.core.rmem_max.
  */
 static void grow_receive_buffer(NiceAgent *agent, guint stream, guint comp)
 {
