@@ -62,10 +62,6 @@ void sc_hls_seg_queued(sc_hls_seg *s, int64_t part, int rc)
 {
 	if (part >= (int64_t)s->nparts)
 		return;
-	if (rc == 0)
-		s->pending++;
-	else
-		s->failed = 1;
 	if (part >= 0)
 		s->where[part] = rc == 0 ? SC_HLS_PART_PENDING : SC_HLS_PART_FAILED;
 	else
@@ -76,10 +72,6 @@ void sc_hls_seg_written(sc_hls_seg *s, int64_t part, int err)
 {
 	if (part >= (int64_t)s->nparts)
 		return;
-	if (s->pending > 0)
-		s->pending--;
-	if (err < 0)
-		s->failed = 1;
 	if (part >= 0) {
 		if (s->where[part] != SC_HLS_PART_PENDING)
 			return;

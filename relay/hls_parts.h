@@ -40,10 +40,8 @@ enum {
 typedef struct {
 	int64_t msn, start, dur, pdt_ms, gen;
 	int disc, complete;
-	int pending;	       /* its queued disk writes not reported yet */
 	int seg_pending;       /* MSN.m4s is queued */
 	int written;	       /* MSN.m4s is in place */
-	int failed;	       /* one of its writes failed or was refused */
 	sc_hls_pl_part *parts; /* [pcap] each */
 	sc_blob **blobs;       /* NULL once let go */
 	uint8_t *where;	       /* SC_HLS_PART_* */

@@ -100,7 +100,9 @@ static void test_seg_lifecycle(void **state)
 	write_file(hf_tmpdir, "7.m4s", (const sc_blob *const *)blobs, 3);
 	sc_hls_seg_written(&s, -1, 0);
 	assert_int_equal(s.written, 1);
-	assert_int_equal(s.pending, 0);
+	assert_int_equal(s.seg_pending, 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(s.where[i], SC_HLS_PART_FILE);
 	/* Only our references are left: the blobs went. */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(atomic_load(&blobs[i]->refs), 1);
@@ -154,7 +156,9 @@ static void test_seg_failures(void **state)
 	sc_hls_seg_written(&s, 1, -ENOSPC);
 	write_file(hf_tmpdir, "1.2.m4s", (const sc_blob *const *)&s.blobs[2], 1);
 	sc_hls_seg_written(&s, 2, 0);
-	assert_int_equal(s.failed, 1);
+	assert_int_equal(s.where[0], SC_HLS_PART_FAILED);
+	assert_int_equal(s.where[1], SC_HLS_PART_FAILED);
+	assert_int_equal(s.where[2], SC_HLS_PART_FILE);
 	assert_int_equal(sc_hls_seg_held(&s), 2);
 	check_open(&s, "1.0.m4s", 0, "ab", 0);
 	check_open(&s, "1.1.m4s", 1, "cd", 0);
@@ -165,7 +169,8 @@ static void test_seg_failures(void **state)
 	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "1.m4s", -1, &body), -EAGAIN);
 	write_file(hf_tmpdir, "1.m4s", (const sc_blob *const *)s.blobs, 2);
 	sc_hls_seg_written(&s, -1, 0);
-	assert_int_equal(s.pending, 0);
+	assert_int_equal(s.seg_pending, 0);
+	assert_int_equal(s.written, 1);
 	assert_int_equal(sc_hls_seg_held(&s), 2);
 	check_open(&s, "1.m4s", -1, "abcd", 1);
 	check_open(&s, "1.0.m4s", 0, "ab", 0);
