@@ -56,10 +56,10 @@ bool sc_source_take_keyframe_request(sc_source *s);
 struct AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us);
 /*
  * Mixer thread. Decodes the audio queued so far, then fills out[0..2n)
- * with interleaved stereo float at 48 kHz
- * for [t_us, t_us + n/48000 s): decoded audio placed at its pts, silence
- * where there is none. Consecutive calls with contiguous times give
- * contiguous sound. Returns the number of samples that were not silence.
+ * with interleaved stereo float at 48 kHz for [t_us, t_us + n/48000 s):
+ * decoded audio placed at its pts, silence where there is none.
+ * Consecutive calls with contiguous times give contiguous sound. Returns
+ * the number of samples that were not silence.
  */
 size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n);
 /* Recent audio energy (RMS, 0..1) for active-speaker detection. */

@@ -14,8 +14,8 @@
  * between waits, like one for the preload hint part). A part whose write
  * failed or was dropped stays in memory until it leaves the window (the
  * first failure is logged); a segment whose own file failed is gone (404)
- * unless all its parts are still in memory. Without DIR everything the window needs stays
- * in memory.
+ * unless all its parts are still in memory. Without DIR everything the
+ * window needs stays in memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
