@@ -428,10 +428,15 @@ static int on_config(sc_hls *h, int track, const uint8_t *p, size_t len, char *e
 	return 0;
 }
 
-static int on_frame(sc_hls *h, int track, int64_t dts, int64_t pts, int key, const uint8_t *p,
-		    size_t len, uint64_t arrival, char *err, size_t errlen)
+/* A frame: the bytes of m from off on. */
+static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, size_t off, char *err,
+		    size_t errlen)
 {
 	int driver, cut_part = 0, cut_seg = 0, can_start, rc;
+	const uint8_t *p = m->data + off;
+	size_t len = m->len - off;
+	uint64_t arrival = m->arrival_us;
+	int64_t dts = m->ts;
 	sc_hls_seg *s;
 
 	if (!h->in[track].present)
@@ -473,7 +478,7 @@ static int on_frame(sc_hls *h, int track, int64_t dts, int64_t pts, int key, con
 		    dts - h->part_start + sc_hls_mux_frame_ms(h->mux, driver) > h->cfg.part_ms)
 			cut_part = 1;
 	}
-	rc = sc_hls_mux_write(h->mux, track, dts, pts, key, p, len, err, errlen);
+	rc = sc_hls_mux_write(h->mux, track, dts, pts, key, m, off, err, errlen);
 	if (rc < 0)
 		goto mux_failed;
 	if ((cut_part || cut_seg) && sc_hls_mux_pending(h->mux)) {
@@ -533,7 +538,7 @@ static void on_disk_done(void *userdata, const char *file, int err)
 
 /* ---- API ---- */
 
-int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen)
+int sc_hls_write(sc_hls *h, sc_media *m, char *err, size_t errlen)
 {
 	const uint8_t *p;
 
@@ -553,8 +558,8 @@ int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen)
 			return on_config(h, SC_HLS_VIDEO, p + 5, m->len - 5, err, errlen);
 		if (p[1] != 1 || m->len == 5)
 			return 0; /* end of sequence, empty frame */
-		return on_frame(h, SC_HLS_VIDEO, m->ts, (int64_t)m->ts + m->cts, (p[0] >> 4) == 1,
-				p + 5, m->len - 5, m->arrival_us, err, errlen);
+		return on_frame(h, SC_HLS_VIDEO, (int64_t)m->ts + m->cts, (p[0] >> 4) == 1, m, 5,
+				err, errlen);
 	}
 	if (sc_media_is_audio(m)) {
 		if (m->len < 1 || (p[0] >> 4) != 10)
@@ -567,8 +572,7 @@ int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen)
 			return on_config(h, SC_HLS_AUDIO, p + 2, m->len - 2, err, errlen);
 		if (m->len == 2)
 			return 0;
-		return on_frame(h, SC_HLS_AUDIO, m->ts, m->ts, 1, p + 2, m->len - 2, m->arrival_us,
-				err, errlen);
+		return on_frame(h, SC_HLS_AUDIO, m->ts, 1, m, 2, err, errlen);
 	}
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls.h - HLS and LL-HLS output of one stream: fragmented MP4 (CMAF) made
- * with libavformat's mp4 muxer, cut into segments on key frames and into
- * partial segments of about part_ms, with a sliding-window playlist.
+ * hls.h - HLS and LL-HLS output of one stream: fragmented MP4 (CMAF), cut
+ * into segments on key frames and into partial segments of about part_ms,
+ * with a sliding-window playlist.
  *
  * Files are written under DIR/NAME/ by a worker thread: each file to a
  * temporary name, then renamed; old ones deleted. The loop never blocks on
@@ -67,7 +67,7 @@ void sc_hls_free(sc_hls *h);
 
 /* Feed one message (sequence headers included; data messages are ignored).
  * 0, or a negative errno with a message in err (the caller logs it once). */
-int sc_hls_write(sc_hls *h, const sc_media *m, char *err, size_t errlen);
+int sc_hls_write(sc_hls *h, sc_media *m, char *err, size_t errlen);
 /* The publisher changed: the next segment starts after EXT-X-DISCONTINUITY
  * with a fresh init segment; timestamps may restart. */
 void sc_hls_discontinuity(sc_hls *h);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hls_mux.c - codec configuration checks (ISO/IEC 14496-15 avcC, H.264
- * SPS, ISO/IEC 14496-3 AudioSpecificConfig) and the in-memory fragmented
- * MP4 muxer on top of libavformat.
+ * SPS, ISO/IEC 14496-3 AudioSpecificConfig) and the fragmented MP4 muxer:
+ * the frames of the open fragment are references to the stream's
+ * messages, copied once, into the fragment, when it is cut (fmp4.c).
  */
 #include "hls_mux.h"
 #include "codec_info.h"
-#include "hls_disk.h"
+#include "fmp4.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,12 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/mem.h>
-
-#define MUX_IOBUF     (4 * 1024)  /* kept per stream: small, the muxer only appends */
-#define MUX_MAX_BYTES (64u << 20) /* one fragment; a sane one is far smaller */
+#define MUX_MAX_BYTES	(64u << 20) /* one fragment; a sane one is far smaller */
+#define MUX_MAX_SAMPLES 4096	    /* per track and fragment */
+#define VIDEO_TIMESCALE 90000
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -158,144 +156,67 @@ int sc_hls_check_avcc(const uint8_t *p, size_t len, int nal_length_size)
 
 /* ---- muxer ---- */
 
+/* A track's latest frame: its duration is known when the next one comes. */
 struct held {
-	AVPacket *pkt; /* NULL: none */
-	int64_t dts;   /* ms */
+	sc_media *m;	  /* NULL: none */
+	size_t off;	  /* where the frame starts in m->data */
+	int64_t dts, pts; /* ms */
+	int key;
+};
+
+struct track {
+	int present;
+	uint32_t timescale;
+	struct held held;
+	int64_t last_dts; /* ms; INT64_MIN: none yet */
+	int64_t step;	  /* ms */
+	/* The open fragment: samples[i] is refs[i]'s bytes. */
+	sc_fmp4_sample *samples;
+	sc_media **refs;
+	size_t n, cap;
+	uint64_t base; /* decode time of samples[0], timescale units */
 };
 
 struct sc_hls_mux {
-	AVFormatContext *ctx;
-	AVIOContext *pb;
-	int stream[SC_HLS_TRACKS]; /* stream index, -1: absent */
-	struct held held[SC_HLS_TRACKS];
-	int64_t last_dts[SC_HLS_TRACKS]; /* ms; INT64_MIN: none yet */
-	int64_t step[SC_HLS_TRACKS];	 /* ms */
-	size_t written;			 /* frames in the muxer since the last fragment */
-	sc_blob *out;			 /* what the muxer wrote since the last take: len bytes
-					  * of out->len; handed over as is (no copy, no buffer
-					  * kept between fragments) */
-	size_t len;
-	int overflow, discard;
+	struct track tr[SC_HLS_TRACKS];
+	uint32_t seq; /* of the last fragment */
+	size_t bytes; /* in the open fragment */
 };
 
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-static int io_write(void *opaque, const uint8_t *data, int n)
-#else
-static int io_write(void *opaque, uint8_t *data, int n)
-#endif
+/* ms to timescale units, rounded; ms >= 0. */
+static int64_t units(const struct track *t, int64_t ms)
 {
-	sc_hls_mux *mx = opaque;
-	size_t need;
-
-	if (n <= 0 || mx->discard)
-		return n < 0 ? AVERROR(EINVAL) : n;
-	need = mx->len + (size_t)n;
-	if (mx->overflow || need > MUX_MAX_BYTES) {
-		mx->overflow = 1;
-		return AVERROR(ENOBUFS);
-	}
-	if (!mx->out || need > mx->out->len) {
-		size_t ncap = mx->out ? mx->out->len : 16 * 1024;
-		sc_blob *nb;
-
-		while (ncap < need)
-			ncap *= 2;
-		nb = sc_blob_resize(mx->out, ncap);
-		if (!nb)
-			return AVERROR(ENOMEM);
-		mx->out = nb;
-	}
-	memcpy(mx->out->data + mx->len, data, (size_t)n);
-	mx->len = need;
-	return n;
+	return (ms * (int64_t)t->timescale + 500) / 1000;
 }
 
-static int take_output(sc_hls_mux *mx, sc_blob **ret)
+static void drop_samples(struct track *t)
 {
-	sc_blob *b = NULL;
-
-	avio_flush(mx->pb);
-	if (mx->overflow)
-		return -ENOBUFS;
-	if (mx->len) {
-		/* Shrunk to its bytes; if even that fails, handed over as is. */
-		b = sc_blob_resize(mx->out, mx->len);
-		if (!b) {
-			b = mx->out;
-			b->len = mx->len;
-		}
-		mx->out = NULL;
-	}
-	mx->len = 0;
-	*ret = b;
-	return 0;
-}
-
-static int averr(int e)
-{
-	return e < 0 && e > -4096 ? e : -EIO;
-}
-
-static int add_stream(sc_hls_mux *mx, int track, const sc_hls_track_cfg *c)
-{
-	AVStream *st = avformat_new_stream(mx->ctx, NULL);
-	AVCodecParameters *par;
-
-	if (!st)
-		return -ENOMEM;
-	par = st->codecpar;
-	par->extradata = av_mallocz(c->extradata_len + AV_INPUT_BUFFER_PADDING_SIZE);
-	if (!par->extradata)
-		return -ENOMEM;
-	memcpy(par->extradata, c->extradata, c->extradata_len);
-	par->extradata_size = (int)c->extradata_len;
-	if (track == SC_HLS_VIDEO) {
-		par->codec_type = AVMEDIA_TYPE_VIDEO;
-		par->codec_id = AV_CODEC_ID_H264;
-		par->width = c->width;
-		par->height = c->height;
-	} else {
-		par->codec_type = AVMEDIA_TYPE_AUDIO;
-		par->codec_id = AV_CODEC_ID_AAC;
-		par->sample_rate = c->sample_rate;
-		par->frame_size = 1024;
-		av_channel_layout_default(&par->ch_layout, c->channels);
-	}
-	st->time_base = (AVRational){1, 1000};
-	mx->stream[track] = st->index;
-	return 0;
+	for (size_t i = 0; i < t->n; i++)
+		sc_media_unref(t->refs[i]);
+	t->n = 0;
 }
 
 void sc_hls_mux_free(sc_hls_mux *mx)
 {
 	if (!mx)
 		return;
-	for (int t = 0; t < SC_HLS_TRACKS; t++)
-		av_packet_free(&mx->held[t].pkt);
-	if (mx->ctx) {
-		/* The header was written if pb is set: the trailer releases the
-		 * muxer's buffers; its bytes (mfra) are not wanted. */
-		if (mx->pb && mx->ctx->pb) {
-			mx->discard = 1;
-			av_write_trailer(mx->ctx);
-		}
-		avformat_free_context(mx->ctx);
+	for (int i = 0; i < SC_HLS_TRACKS; i++) {
+		struct track *t = &mx->tr[i];
+
+		drop_samples(t);
+		sc_media_unref(t->held.m);
+		free(t->samples);
+		free(t->refs);
 	}
-	if (mx->pb) {
-		av_freep(&mx->pb->buffer);
-		avio_context_free(&mx->pb);
-	}
-	sc_blob_unref(mx->out);
 	free(mx);
 }
 
 int sc_hls_mux_new(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], sc_hls_mux **ret, sc_blob **ret_init,
 		   char *err, size_t errlen)
 {
-	AVDictionary *opts = NULL;
+	sc_fmp4_track tracks[SC_HLS_TRACKS];
 	sc_hls_mux *mx;
-	uint8_t *iobuf;
-	sc_blob *init = NULL;
+	size_t n = 0;
 	int rc;
 
 	if (!cfg[SC_HLS_VIDEO].present && !cfg[SC_HLS_AUDIO].present)
@@ -303,171 +224,169 @@ int sc_hls_mux_new(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], sc_hls_mux **ret, 
 	mx = calloc(1, sizeof(*mx));
 	if (!mx)
 		return fail(err, errlen, -ENOMEM, "out of memory");
-	for (int t = 0; t < SC_HLS_TRACKS; t++) {
-		mx->stream[t] = -1;
-		mx->last_dts[t] = INT64_MIN;
-	}
-	mx->step[SC_HLS_VIDEO] = 40;
-	if (cfg[SC_HLS_AUDIO].present)
-		mx->step[SC_HLS_AUDIO] = 1024 * 1000 / cfg[SC_HLS_AUDIO].sample_rate;
+	for (int i = 0; i < SC_HLS_TRACKS; i++) {
+		const sc_hls_track_cfg *c = &cfg[i];
+		struct track *t = &mx->tr[i];
 
-	rc = avformat_alloc_output_context2(&mx->ctx, NULL, "mp4", NULL);
-	if (rc < 0 || !mx->ctx) {
-		rc = fail(err, errlen, averr(rc), "mp4 muxer unavailable");
-		goto fail;
+		t->last_dts = INT64_MIN;
+		if (!c->present)
+			continue;
+		t->present = 1;
+		t->timescale = i == SC_HLS_VIDEO ? VIDEO_TIMESCALE : (uint32_t)c->sample_rate;
+		t->step = i == SC_HLS_VIDEO ? 40 : 1024 * 1000 / c->sample_rate;
+		tracks[n++] = (sc_fmp4_track){
+			.video = i == SC_HLS_VIDEO,
+			.timescale = t->timescale,
+			.config = c->extradata,
+			.config_len = c->extradata_len,
+			.width = c->width,
+			.height = c->height,
+			.sample_rate = c->sample_rate,
+			.channels = c->channels,
+		};
 	}
-	for (int t = 0; t < SC_HLS_TRACKS; t++) {
-		if (cfg[t].present && (rc = add_stream(mx, t, &cfg[t])) < 0) {
-			fail(err, errlen, rc, "out of memory");
-			goto fail;
-		}
-	}
-	/* The muxer's pb is set only once the header is being written, so
-	 * that a failure before never runs the trailer. */
-	iobuf = av_malloc(MUX_IOBUF);
-	if (!iobuf) {
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	mx->pb = avio_alloc_context(iobuf, MUX_IOBUF, 1, mx, NULL, io_write, NULL);
-	if (!mx->pb) {
-		av_free(iobuf);
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	mx->pb->seekable = 0;
-	mx->ctx->pb = mx->pb;
-	mx->ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
-	/* Timestamps are the publisher's: never shifted, and each fragment's
-	 * tfdt is its first dts (frag_discont), so tracks stay in sync and a
-	 * fragment plays after the init segment alone. */
-	mx->ctx->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
-	av_dict_set(&opts, "movflags",
-		    "frag_custom+empty_moov+default_base_moof+frag_discont+skip_trailer", 0);
-	av_dict_set(&opts, "use_editlist", "0", 0);
-	rc = avformat_write_header(mx->ctx, &opts);
-	av_dict_free(&opts);
+	rc = sc_fmp4_init(tracks, n, ret_init);
 	if (rc < 0) {
-		mx->ctx->pb = NULL; /* no trailer after a failed header */
-		rc = fail(err, errlen, averr(rc), "mp4 muxer: cannot write the header (%s)",
-			  av_err2str(rc));
-		goto fail;
-	}
-	rc = take_output(mx, &init);
-	if (rc < 0 || !init) {
-		rc = fail(err, errlen, rc < 0 ? rc : -EIO, "mp4 muxer: no init segment");
-		goto fail;
+		sc_hls_mux_free(mx);
+		return fail(err, errlen, rc,
+			    rc == -ENOMEM ? "out of memory"
+					  : "cannot describe these tracks in MP4");
 	}
 	*ret = mx;
-	*ret_init = init;
 	return 0;
-fail:
-	sc_hls_mux_free(mx);
-	return rc;
 }
 
-static int write_held(sc_hls_mux *mx, int track, int64_t end_dts, char *err, size_t errlen)
+/* Moves a track's held frame into the open fragment, ending at end_dts. */
+static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 {
-	struct held *h = &mx->held[track];
-	AVStream *st = mx->ctx->streams[mx->stream[track]];
-	AVRational ms = {1, 1000};
-	int rc;
+	struct held *h = &t->held;
+	int64_t dts, dur, cto;
+	size_t len;
 
-	if (!h->pkt)
+	if (!h->m)
 		return 0;
-	av_packet_rescale_ts(h->pkt, ms, st->time_base);
-	/* Duration in the track's time base from the rescaled ends, so that
-	 * the next fragment's tfdt is exactly the next frame's dts. */
-	h->pkt->duration =
-		av_rescale_q(end_dts, ms, st->time_base) - av_rescale_q(h->dts, ms, st->time_base);
-	if (h->pkt->duration <= 0)
-		h->pkt->duration = 1;
-	rc = av_write_frame(mx->ctx, h->pkt);
-	av_packet_free(&h->pkt);
-	if (rc < 0)
-		return fail(err, errlen, averr(rc), "mp4 muxer: %s", av_err2str(rc));
-	mx->written++;
+	len = h->m->len - h->off;
+	if (t->n == MUX_MAX_SAMPLES || len > MUX_MAX_BYTES - mx->bytes)
+		return -ENOBUFS;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		sc_fmp4_sample *s = realloc(t->samples, cap * sizeof(*s));
+		sc_media **r;
+
+		if (!s)
+			return -ENOMEM;
+		t->samples = s;
+		r = realloc(t->refs, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		t->refs = r;
+		t->cap = cap;
+	}
+	/* Durations from the rounded ends, so the next fragment's decode time
+	 * is exactly where this one's samples end. */
+	dts = units(t, h->dts);
+	dur = units(t, end_dts) - dts;
+	cto = units(t, h->pts) - dts;
+	if (t->n == 0)
+		t->base = (uint64_t)dts;
+	t->samples[t->n] = (sc_fmp4_sample){
+		.data = h->m->data + h->off,
+		.len = len,
+		.duration = (uint32_t)(dur < 1		  ? 1
+				       : dur > UINT32_MAX ? UINT32_MAX
+							  : dur),
+		.cto = (int32_t)(cto > INT32_MAX ? INT32_MAX : cto),
+		.key = h->key,
+	};
+	t->refs[t->n++] = h->m; /* the reference moves */
+	mx->bytes += len;
+	h->m = NULL;
 	return 0;
 }
 
-int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int key,
-		     const uint8_t *data, size_t len, char *err, size_t errlen)
+int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int key, sc_media *m,
+		     size_t off, char *err, size_t errlen)
 {
-	AVPacket *pkt;
+	struct track *t;
 	int rc;
 
-	if (track < 0 || track >= SC_HLS_TRACKS || mx->stream[track] < 0 || !len || len > INT32_MAX)
+	if (track < 0 || track >= SC_HLS_TRACKS || !mx->tr[track].present || !m || off >= m->len)
 		return fail(err, errlen, -EINVAL, "frame for no track");
-	if (mx->last_dts[track] != INT64_MIN && dts <= mx->last_dts[track]) {
-		pts += mx->last_dts[track] + 1 - dts;
-		dts = mx->last_dts[track] + 1;
+	if (dts < 0)
+		return fail(err, errlen, -EINVAL, "negative timestamp");
+	t = &mx->tr[track];
+	if (t->last_dts != INT64_MIN && dts <= t->last_dts) {
+		pts += t->last_dts + 1 - dts;
+		dts = t->last_dts + 1;
 	}
 	if (pts < dts)
 		pts = dts;
-	pkt = av_packet_alloc();
-	if (!pkt || av_new_packet(pkt, (int)len) < 0) {
-		av_packet_free(&pkt);
-		return fail(err, errlen, -ENOMEM, "out of memory");
-	}
-	memcpy(pkt->data, data, len);
-	pkt->dts = dts;
-	pkt->pts = pts;
-	pkt->stream_index = mx->stream[track];
-	if (key)
-		pkt->flags |= AV_PKT_FLAG_KEY;
-	rc = write_held(mx, track, dts, err, errlen);
-	if (rc < 0) {
-		av_packet_free(&pkt);
-		return rc;
-	}
-	if (mx->last_dts[track] != INT64_MIN)
-		mx->step[track] = dts - mx->last_dts[track];
-	mx->last_dts[track] = dts;
-	mx->held[track].pkt = pkt;
-	mx->held[track].dts = dts;
+	rc = add_held(mx, t, dts);
+	if (rc < 0)
+		return fail(err, errlen, rc,
+			    rc == -ENOMEM ? "out of memory" : "mp4 fragment too large");
+	if (t->last_dts != INT64_MIN)
+		t->step = dts - t->last_dts;
+	t->last_dts = dts;
+	t->held =
+		(struct held){.m = sc_media_ref(m), .off = off, .dts = dts, .pts = pts, .key = key};
 	return 0;
 }
 
 int64_t sc_hls_mux_frame_ms(const sc_hls_mux *mx, int track)
 {
-	return mx->step[track] > 0 ? mx->step[track] : 1;
+	return mx->tr[track].step > 0 ? mx->tr[track].step : 1;
 }
 
 size_t sc_hls_mux_pending(const sc_hls_mux *mx)
 {
-	return mx->written;
+	return mx->tr[SC_HLS_VIDEO].n + mx->tr[SC_HLS_AUDIO].n;
 }
 
 int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts, char *err,
 		     size_t errlen)
 {
+	sc_fmp4_run runs[SC_HLS_TRACKS];
 	int64_t end = INT64_MIN;
 	sc_blob *b = NULL;
+	size_t nruns = 0;
+	uint32_t id = 0;
 	int rc;
 
 	if (final) {
-		for (int t = 0; t < SC_HLS_TRACKS; t++) {
+		for (int i = 0; i < SC_HLS_TRACKS; i++) {
+			struct track *t = &mx->tr[i];
 			int64_t e;
 
-			if (!mx->held[t].pkt)
+			if (!t->held.m)
 				continue;
-			e = mx->held[t].dts + sc_hls_mux_frame_ms(mx, t);
-			rc = write_held(mx, t, e, err, errlen);
+			e = t->held.dts + sc_hls_mux_frame_ms(mx, i);
+			rc = add_held(mx, t, e);
 			if (rc < 0)
-				return rc;
-			if (t == SC_HLS_VIDEO || mx->stream[SC_HLS_VIDEO] < 0)
+				return fail(err, errlen, rc,
+					    "mp4 fragment too large or out of memory");
+			if (i == SC_HLS_VIDEO || !mx->tr[SC_HLS_VIDEO].present)
 				end = e;
 		}
 	}
-	if (mx->written) {
-		rc = av_write_frame(mx->ctx, NULL);
-		if (rc < 0)
-			return fail(err, errlen, averr(rc), "mp4 muxer: %s", av_err2str(rc));
-		mx->written = 0;
+	for (int i = 0; i < SC_HLS_TRACKS; i++) {
+		struct track *t = &mx->tr[i];
+
+		if (!t->present)
+			continue;
+		id++; /* track_ID: the present tracks in order, as in the init segment */
+		runs[nruns++] = (sc_fmp4_run){
+			.track_id = id, .base_dts = t->base, .samples = t->samples, .n = t->n};
 	}
-	rc = take_output(mx, &b);
-	if (rc < 0)
-		return fail(err, errlen, rc, "mp4 muxer: fragment too large or out of memory");
+	if (sc_hls_mux_pending(mx)) {
+		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &b, NULL);
+		if (rc < 0)
+			return fail(err, errlen, rc, "mp4 fragment too large or out of memory");
+		mx->seq++;
+		for (int i = 0; i < SC_HLS_TRACKS; i++)
+			drop_samples(&mx->tr[i]);
+		mx->bytes = 0;
+	}
 	*ret = b;
 	if (ret_end_dts)
 		*ret_end_dts = end;

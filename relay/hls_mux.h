@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hls_mux.h - fragmented MP4 (CMAF) writer for the HLS module: checks the
- * codec configurations from the publisher, then drives libavformat's mp4
- * muxer into memory, one fragment (moof+mdat) per flush. Internal to the
- * HLS module. One thread at a time.
+ * codec configurations from the publisher, then collects frames (as
+ * references to the stream's messages) into fragments (moof+mdat, fmp4.h),
+ * one per flush. Internal to the HLS module. Loop thread only (it holds
+ * sc_media references).
  */
 #ifndef SC_HLS_MUX_H
 #define SC_HLS_MUX_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "hls.h"
+#include "media.h"
 
 enum { SC_HLS_VIDEO = 0, SC_HLS_AUDIO = 1, SC_HLS_TRACKS = 2 };
 
@@ -49,16 +51,17 @@ int sc_hls_mux_new(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], sc_hls_mux **ret, 
 void sc_hls_mux_free(sc_hls_mux *mx);
 
 /*
- * Queues one frame (timestamps in ms). Each track holds back its latest
- * frame until the next one gives its exact duration, so this hands the
- * previous frame of the same track to the muxer. A dts that does not grow
- * is nudged forward by 1 ms.
+ * Queues one frame, the bytes of m from off on (timestamps in ms, dts >= 0;
+ * takes a reference to m until the frame's fragment is cut). Each track
+ * holds back its latest frame until the next one gives its exact duration,
+ * so this adds the previous frame of the same track to the fragment. A dts
+ * that does not grow is nudged forward by 1 ms.
  */
-int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int key,
-		     const uint8_t *data, size_t len, char *err, size_t errlen);
+int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int key, sc_media *m,
+		     size_t off, char *err, size_t errlen);
 /* Duration estimate of the next frame of a track (last dts step), ms. */
 int64_t sc_hls_mux_frame_ms(const sc_hls_mux *mx, int track);
-/* Frames handed to the muxer since the last fragment. */
+/* Frames in the open fragment (held-back ones not counted). */
 size_t sc_hls_mux_pending(const sc_hls_mux *mx);
 /*
  * Ends the current fragment: 0 with *ret (the moof+mdat bytes, NULL if

@@ -3,14 +3,11 @@
  * main.c - stagecast-relay: options, then the event loop until SIGTERM.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <libavutil/log.h>
 
 #include "log.h"
 #include "relay.h"
@@ -89,18 +86,6 @@ static const sc_config_spec spec = {
 	.n_options = sizeof(options) / sizeof(options[0]),
 };
 
-/* libavformat speaks through our log, and only when something is wrong. */
-__attribute__((format(printf, 3, 0))) static void on_av_log(void *avcl, int level, const char *fmt,
-							    va_list ap)
-{
-	if (level > AV_LOG_ERROR)
-		return;
-	char line[512];
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = 0;
-	sc_log_warn(NULL, "libav: %s", line);
-}
-
 static int run(int argc, char **argv)
 {
 	char err[512];
@@ -163,7 +148,6 @@ static int run(int argc, char **argv)
 		sc_log_warn(NULL, "no --secret-file: development mode, unsigned publishes accepted "
 				  "(still one publisher per name)");
 
-	av_log_set_callback(on_av_log);
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	relay.loop = uv_default_loop();
