@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hls_disk.h"
 #include "hls_mux.h"
@@ -280,7 +281,8 @@ static void drop_old(sc_hls *h)
 	}
 }
 
-static int add_part(sc_hls *h, sc_blob *b, int64_t end)
+/* Adds the part b ending at end (takes b and frames, also on failure). */
+static int add_part(sc_hls *h, sc_blob *b, int64_t end, sc_hls_frame_at *frames, size_t nframes)
 {
 	sc_hls_seg *s = open_seg(h);
 	char file[64];
@@ -288,16 +290,24 @@ static int add_part(sc_hls *h, sc_blob *b, int64_t end)
 
 	if (!s) {
 		sc_blob_unref(b);
+		sc_hls_frames_free(frames, nframes);
 		return -EINVAL;
 	}
 	rc = sc_hls_seg_add(s, b, end - h->part_start, h->part_key);
-	if (rc < 0)
+	if (rc < 0) {
+		sc_hls_frames_free(frames, nframes);
 		return rc;
+	}
 	if (h->ll) {
 		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts - 1);
 		seg_write(h, s, (int64_t)s->nparts - 1, file);
 		h->stats.parts++;
+		/* From now on the part can be read back (sc_hls_read_part). */
+		if (frames && h->cfg.on_part)
+			h->cfg.on_part(h->cfg.userdata, s->msn, (int64_t)s->nparts - 1, frames,
+				       nframes);
 	}
+	sc_hls_frames_free(frames, nframes);
 	return 0;
 }
 
@@ -349,15 +359,17 @@ static int new_seg(sc_hls *h, int64_t start)
 
 static void stop_mux(sc_hls *h, int flush)
 {
-	sc_blob *b = NULL;
+	sc_hls_frame_at *frames = NULL;
 	int64_t end = INT64_MIN;
+	sc_blob *b = NULL;
+	size_t nframes = 0;
 
 	if (!h->mux)
 		return;
-	if (flush && sc_hls_mux_flush(h->mux, 1, &b, &end, NULL, 0) == 0 && b) {
+	if (flush && sc_hls_mux_flush(h->mux, 1, &b, &end, &frames, &nframes, NULL, 0) == 0 && b) {
 		if (end == INT64_MIN)
 			end = h->last_dts + sc_hls_mux_frame_ms(h->mux, SC_HLS_VIDEO);
-		if (add_part(h, b, end) == 0)
+		if (add_part(h, b, end, frames, nframes) == 0)
 			h->part_start = end;
 	}
 	complete_seg(h, h->part_start);
@@ -482,13 +494,15 @@ static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, siz
 	if (rc < 0)
 		goto mux_failed;
 	if ((cut_part || cut_seg) && sc_hls_mux_pending(h->mux)) {
-		sc_blob *b = NULL;
 		uint64_t part_arrival = h->part_arrival;
+		sc_hls_frame_at *frames = NULL;
+		size_t nframes = 0;
+		sc_blob *b = NULL;
 
-		rc = sc_hls_mux_flush(h->mux, 0, &b, NULL, err, errlen);
+		rc = sc_hls_mux_flush(h->mux, 0, &b, NULL, &frames, &nframes, err, errlen);
 		if (rc < 0)
 			goto mux_failed;
-		if (b && (rc = add_part(h, b, dts)) < 0) {
+		if (b && (rc = add_part(h, b, dts, frames, nframes)) < 0) {
 			set_err(err, errlen, rc, "out of memory");
 			goto mux_failed;
 		}
@@ -676,6 +690,7 @@ void sc_hls_free(sc_hls *h)
 	if (!h)
 		return;
 	h->cfg.on_update = NULL; /* no callback from inside a destructor */
+	h->cfg.on_part = NULL;
 	if (h->mux)
 		sc_hls_end(h);
 	sc_hls_disk_close(h->disk);
@@ -763,4 +778,47 @@ void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret)
 		return;
 	*ret = h->stats;
 	sc_hls_disk_stats(h->disk, &ret->write_errors, &ret->write_drops);
+}
+
+int sc_hls_read_part(sc_hls *h, int64_t msn, int64_t part, sc_blob **ret)
+{
+	sc_hls_body *body;
+	char file[64];
+	uint64_t off = 0;
+	sc_blob *b;
+	int rc;
+
+	snprintf(file, sizeof(file), "%" PRId64 ".%" PRId64 ".m4s", msn, part);
+	rc = sc_hls_open(h, file, &body);
+	if (rc < 0)
+		return rc == -EAGAIN ? -ENOENT : rc;
+	b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
+	if (!b) {
+		sc_hls_body_free(body);
+		return -ENOMEM;
+	}
+	if (body->fd >= 0) {
+		while (off < body->len) {
+			ssize_t n = pread(body->fd, b->data + off, (size_t)(body->len - off),
+					  (off_t)off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (uint64_t)n;
+		}
+	} else {
+		for (size_t i = 0; i < body->nblobs; i++) {
+			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
+			off += body->blobs[i]->len;
+		}
+	}
+	sc_hls_body_free(body);
+	if (off != b->len) {
+		sc_blob_unref(b);
+		return -EIO;
+	}
+	*ret = b;
+	return 0;
 }

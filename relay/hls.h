@@ -5,8 +5,10 @@
  * with a sliding-window playlist.
  *
  * Files are written under DIR/NAME/ by a worker thread: each file to a
- * temporary name, then renamed; old ones deleted. The loop never blocks on
- * disk: a full write queue drops writes and counts them. In memory stay the
+ * temporary name, then renamed; old ones deleted. The loop never waits
+ * for a write: a full write queue drops writes and counts them (it reads
+ * back a part written moments ago for the key frame cache, from the page
+ * cache, when a player joins: sc_hls_read_part). In memory stay the
  * playlist, the init segments, and each part until its own file is written
  * (then it is served from that file: an fd, sent by the HTTP server). A
  * segment's file is joined from its parts' files by the worker when it
@@ -45,6 +47,16 @@ sc_blob *sc_blob_new(const void *data, size_t len); /* NULL on OOM */
 sc_blob *sc_blob_ref(sc_blob *b);
 void sc_blob_unref(sc_blob *b); /* any thread */
 
+/* One frame of a part and where it is in the part's file: the bytes of m
+ * from off on (after its FLV header) start at offset at. */
+typedef struct {
+	sc_media *m;
+	uint32_t off, at;
+} sc_hls_frame_at;
+
+/* Drops the references and frees frames[0..n). */
+void sc_hls_frames_free(sc_hls_frame_at *frames, size_t n);
+
 typedef struct {
 	const char *dir;   /* root of all streams; NULL: memory only */
 	int64_t target_ms; /* segment target; cut at the first key frame past it (2000) */
@@ -53,6 +65,13 @@ typedef struct {
 	/* Called after each playlist change (new part or segment), so that
 	 * blocked HTTP requests can be answered. */
 	void (*on_update)(void *userdata);
+	/* With parts: part `part` of segment msn is cut, with frames[0..n)
+	 * in it (referenced for the call). From then on, while its segment is
+	 * in the window, sc_hls_read_part gives its bytes (from memory, or from
+	 * its file once written): a cache of the frames may let its copies go.
+	 * Called from within sc_hls_write and sc_hls_end. NULL: not wanted. */
+	void (*on_part)(void *userdata, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
+			size_t n);
 	void *userdata;
 } sc_hls_config;
 
@@ -99,6 +118,14 @@ typedef struct {
 int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret);
 /* Drops the references and closes the fd if still >= 0. Any thread; NULL ok. */
 void sc_hls_body_free(sc_hls_body *b);
+
+/*
+ * The bytes of part `part` of segment msn, from memory or read from its
+ * file (on the calling thread: a file written moments ago, so from the
+ * page cache), in a new blob. 0, -ENOENT (not or no longer there), -EIO,
+ * -ENOMEM.
+ */
+int sc_hls_read_part(sc_hls *h, int64_t msn, int64_t part, sc_blob **ret);
 
 /*
  * Blocking playlist reload: is the playlist holding segment msn (and, if

@@ -343,13 +343,48 @@ size_t sc_hls_mux_pending(const sc_hls_mux *mx)
 	return mx->tr[SC_HLS_VIDEO].n + mx->tr[SC_HLS_AUDIO].n;
 }
 
-int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts, char *err,
-		     size_t errlen)
+void sc_hls_frames_free(sc_hls_frame_at *frames, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sc_media_unref(frames[i].m);
+	free(frames);
+}
+
+/* The open fragment's frames, moved into a list with where each is in the
+ * fragment: the runs' bytes are back to back from mdat_at on. */
+static int take_frames(sc_hls_mux *mx, size_t mdat_at, sc_hls_frame_at **ret, size_t *ret_n)
+{
+	size_t n = sc_hls_mux_pending(mx), k = 0, at = mdat_at;
+	sc_hls_frame_at *f = malloc(n * sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i < SC_HLS_TRACKS; i++) {
+		struct track *t = &mx->tr[i];
+
+		for (size_t j = 0; j < t->n; j++) {
+			f[k++] = (sc_hls_frame_at){
+				.m = t->refs[j],
+				.off = (uint32_t)(t->samples[j].data - t->refs[j]->data),
+				.at = (uint32_t)at,
+			};
+			at += t->samples[j].len;
+		}
+		t->n = 0; /* the references moved */
+	}
+	*ret = f;
+	*ret_n = k;
+	return 0;
+}
+
+int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts,
+		     sc_hls_frame_at **ret_frames, size_t *ret_nframes, char *err, size_t errlen)
 {
 	sc_fmp4_run runs[SC_HLS_TRACKS];
+	sc_hls_frame_at *frames = NULL;
+	size_t nruns = 0, nframes = 0, mdat_at = 0;
 	int64_t end = INT64_MIN;
 	sc_blob *b = NULL;
-	size_t nruns = 0;
 	uint32_t id = 0;
 	int rc;
 
@@ -379,9 +414,13 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 			.track_id = id, .base_dts = t->base, .samples = t->samples, .n = t->n};
 	}
 	if (sc_hls_mux_pending(mx)) {
-		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &b, NULL);
+		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &b, &mdat_at);
 		if (rc < 0)
 			return fail(err, errlen, rc, "mp4 fragment too large or out of memory");
+		if (ret_frames && take_frames(mx, mdat_at, &frames, &nframes) < 0) {
+			sc_blob_unref(b);
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		}
 		mx->seq++;
 		for (int i = 0; i < SC_HLS_TRACKS; i++)
 			drop_samples(&mx->tr[i]);
@@ -390,5 +429,9 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 	*ret = b;
 	if (ret_end_dts)
 		*ret_end_dts = end;
+	if (ret_frames) {
+		*ret_frames = frames;
+		*ret_nframes = nframes;
+	}
 	return 0;
 }

@@ -67,8 +67,11 @@ size_t sc_hls_mux_pending(const sc_hls_mux *mx);
  * Ends the current fragment: 0 with *ret (the moof+mdat bytes, NULL if
  * nothing was written). final: also writes the held-back frames (their
  * duration estimated) first; *ret_end_dts is then the end of the last one.
+ * ret_frames (if not NULL): the fragment's frames with where each is in
+ * *ret, *ret_nframes of them (the references move there; free with
+ * sc_hls_frames_free); else the references are dropped.
  */
-int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts, char *err,
-		     size_t errlen);
+int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts,
+		     sc_hls_frame_at **ret_frames, size_t *ret_nframes, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "codec_info.h"
+#include "gop.h"
 #include "log.h"
 #include "relay.h"
 #include "rtmp_chunk.h"
@@ -66,8 +67,7 @@ struct sc_stream {
 
 	/* what a newcomer needs */
 	sc_media *meta, *vseq, *aseq;
-	sc_media **gop;
-	size_t gop_n, gop_cap, gop_bytes;
+	sc_gop gop;
 
 	/* sinks */
 	sc_conn **players;
@@ -88,14 +88,6 @@ struct sc_stream {
 	uint64_t idle_since_us;
 };
 
-static void gop_clear(sc_stream *s)
-{
-	for (size_t i = 0; i < s->gop_n; i++)
-		sc_media_unref(s->gop[i]);
-	s->gop_n = 0;
-	s->gop_bytes = 0;
-}
-
 static void set_cached(sc_media **slot, sc_media *m)
 {
 	if (*slot)
@@ -104,6 +96,8 @@ static void set_cached(sc_media **slot, sc_media *m)
 }
 
 static void on_hls_update(void *ud);
+static void on_hls_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
+			size_t n);
 
 sc_stream *sc_stream_find(sc_relay *r, const char *name)
 {
@@ -205,6 +199,7 @@ static void ensure_hls(sc_stream *s)
 		.part_ms = r->cfg.hls_part_ms,
 		.window = (int)r->cfg.hls_window,
 		.on_update = on_hls_update,
+		.on_part = on_hls_part,
 		.userdata = s,
 	};
 	s->hls = sc_hls_new(r->loop, &hc, s->name, err, sizeof(err));
@@ -281,7 +276,7 @@ int sc_stream_publish(sc_stream *s, sc_conn *c, const char *token, int *ret_reas
 		set_cached(&s->vseq, NULL);
 		set_cached(&s->aseq, NULL);
 		set_cached(&s->meta, NULL);
-		gop_clear(s);
+		sc_gop_clear(&s->gop);
 	} else {
 		sc_log_info(s->name, "publish from %s (fence %llu)", sc_conn_peer(c),
 			    (unsigned long long)fence);
@@ -312,7 +307,7 @@ void sc_stream_unpublish(sc_stream *s, sc_conn *c)
 	set_cached(&s->vseq, NULL);
 	set_cached(&s->aseq, NULL);
 	set_cached(&s->meta, NULL);
-	gop_clear(s);
+	sc_gop_clear(&s->gop);
 	s->has_video = s->has_audio = false;
 }
 
@@ -384,27 +379,7 @@ static void cache(sc_stream *s, sc_media *m)
 		set_cached(sc_media_is_video(m) ? &s->vseq : &s->aseq, m);
 		return;
 	}
-	bool key = sc_media_is_video(m) && (m->flags & SC_MEDIA_KEYFRAME);
-	if (key)
-		gop_clear(s);
-	else if (!s->gop_n)
-		return; /* nothing useful until the first key frame */
-	if (s->gop_bytes + m->len > (size_t)s->relay->cfg.gop_cache_bytes) {
-		gop_clear(s); /* a huge GOP: newcomers wait for the next key frame */
-		return;
-	}
-	if (s->gop_n == s->gop_cap) {
-		size_t cap = s->gop_cap ? s->gop_cap * 2 : 256;
-		sc_media **g = realloc(s->gop, cap * sizeof(*g));
-		if (!g) {
-			gop_clear(s);
-			return;
-		}
-		s->gop = g;
-		s->gop_cap = cap;
-	}
-	s->gop[s->gop_n++] = sc_media_ref(m);
-	s->gop_bytes += m->len;
+	sc_gop_add(&s->gop, m, (size_t)s->relay->cfg.gop_cache_bytes);
 }
 
 void sc_stream_media(sc_stream *s, sc_conn *publisher, uint8_t type, uint32_t ts,
@@ -468,8 +443,7 @@ void sc_stream_replay(sc_stream *s, void (*fn)(void *ud, sc_media *m), void *ud)
 		fn(ud, s->vseq);
 	if (s->aseq)
 		fn(ud, s->aseq);
-	for (size_t i = 0; i < s->gop_n; i++)
-		fn(ud, s->gop[i]);
+	sc_gop_replay(&s->gop, s->hls, s->name, fn, ud);
 }
 
 /* ---- players */
@@ -606,6 +580,14 @@ static void on_hls_update(void *ud)
 	run_waiters(ud, false);
 }
 
+static void on_hls_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
+			size_t n)
+{
+	sc_stream *s = ud;
+
+	sc_gop_in_part(&s->gop, msn, part, frames, n);
+}
+
 /* ---- housekeeping */
 
 static void stream_free(sc_stream *s)
@@ -616,8 +598,7 @@ static void stream_free(sc_stream *s)
 	set_cached(&s->vseq, NULL);
 	set_cached(&s->aseq, NULL);
 	set_cached(&s->meta, NULL);
-	gop_clear(s);
-	free(s->gop);
+	sc_gop_free(&s->gop);
 	free(s->players);
 	free(s->waiters);
 	sc_hls_free(s->hls);
@@ -716,6 +697,13 @@ json_t *sc_stream_to_json(const sc_stream *s)
 	for (size_t i = 0; i < s->n_targets; i++)
 		json_array_append_new(t, sc_push_to_json(s->targets[i]));
 	json_object_set_new(o, "targets", t);
+	/* The key frame cache: messages, of which only in HLS parts, and how
+	 * many were ever read back from them. */
+	json_object_set_new(o, "gop_cache",
+			    json_pack("{s:I, s:I, s:I, s:I}", "messages", (json_int_t)s->gop.n,
+				      "bytes", (json_int_t)s->gop.bytes, "in_parts",
+				      (json_int_t)s->gop.in_parts, "loads",
+				      (json_int_t)s->gop.loads));
 	if (s->hls) {
 		sc_hls_stats st;
 		sc_hls_get_stats(s->hls, &st);

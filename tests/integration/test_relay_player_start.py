@@ -12,6 +12,12 @@ default it waits for 40 frame durations (1.6 s of 25 fps video) to guess
 the frame rate, so its time to a first frame is 1.6 s minus the part of
 the GOP the relay had cached, whatever the relay does (it is logged).
 
+With LL-HLS parts on disk the relay keeps no second copy of the cached
+GOP: the frames already in written part files are read back from them when
+a player joins. /v1 shows how many were on disk at each join; the frames a
+player got are compared, byte for byte (ffprobe's packet hashes), with the
+same frames in the HLS output.
+
 Then 20 players read at once: all get frames and /v1 counts 20 players.
 """
 
@@ -39,6 +45,23 @@ def first_packet_flags(url):
     raise h.Failure('no video packet read from %s' % url)
 
 
+def video_packet_hashes(url, count):
+    """{pts in ms: md5 of the packet} of the first count video packets."""
+    argv = [h.which('ffprobe'), '-v', 'error', '-rw_timeout', '20000000', '-select_streams',
+            'v:0', '-show_entries', 'packet=pts_time,data_hash', '-show_data_hash', 'md5',
+            '-read_intervals', '%%+#%d' % count, '-print_format', 'compact', url]
+    code, out, err = h.run_tool(argv, 40)
+    if code != 0:
+        raise h.Failure('ffprobe packets of %s failed: %s' % (url, err[-500:]))
+    hashes = {}
+    for line in out.splitlines():
+        if line.startswith('packet|'):
+            kv = dict(x.split('=', 1) for x in line.split('|')[1:] if '=' in x)
+            if kv.get('pts_time', 'N/A') != 'N/A':
+                hashes[round(float(kv['pts_time']) * 1000)] = kv.get('data_hash')
+    return hashes
+
+
 def main(t):
     relay = h.Relay(t).start()
     pub = h.ffmpeg_publish(t, relay.rtmp(NAME))
@@ -49,8 +72,10 @@ def main(t):
 
     # Joins at different phases of the 2 s GOP (the pauses do not divide 2 s).
     times = []
+    in_parts = []
     for i, pause in enumerate((0.0, 0.45, 0.8, 0.3, 1.15, 0.6)):
         time.sleep(pause)
+        in_parts.append(relay.stream(NAME)['gop_cache']['in_parts'])
         dt, code, err = h.first_frame_time(url, extra=['-fpsprobesize', '0'])
         t.equal(code, 0, 'join %d: ffmpeg decoded a frame' % i)
         bad = [e for e in H264_ERRORS if e in err]
@@ -63,6 +88,22 @@ def main(t):
                 'join %d: first video packet is a key frame (pts %s)' % (i, pkt.get('pts_time')),
                 pkt)
     h.log('first frame times (s): %s' % ' '.join('%.2f' % x for x in times))
+    h.log('cached GOP messages only in HLS parts at each join: %s' % in_parts)
+    t.check(sum(1 for n in in_parts if n > 0) >= 3,
+            'the cached GOP was only in HLS parts at most joins', in_parts)
+    t.check(relay.stream(NAME)['gop_cache']['loads'] > 0,
+            '/v1 gop_cache.loads counts messages read back from HLS parts')
+
+    # The frames a joining player gets are the published bytes: the same as
+    # the HLS output's frames at the same times.
+    time.sleep(1.0)
+    rtmp = video_packet_hashes(url, 40)
+    hls = video_packet_hashes(relay.url('/hls/%s/index.m3u8' % NAME), 250)
+    common = sorted(set(rtmp) & set(hls))
+    t.check(len(common) >= 30, 'a joining player\'s frames are in the HLS output (%d of %d '
+            'by time)' % (len(common), len(rtmp)), (sorted(rtmp)[:5], sorted(hls)[:5]))
+    same = [ms for ms in common if rtmp[ms] == hls[ms]]
+    t.equal(len(same), len(common), 'every one of them has the same bytes')
     dt, code, err = h.first_frame_time(url)
     h.log('for information: with ffmpeg\'s default frame rate probing: %.2f s (exit %s)'
           % (dt, code))

@@ -3,7 +3,8 @@
  * test_hls_mux.c - the fragmented MP4 writer (hls_mux.c, fmp4.c), read back
  * by an independent reader: libavformat's mov demuxer must find every frame
  * of tests/relay/data/av_4s.flv with its own bytes, timestamps and key flag,
- * in fragments cut at arbitrary points.
+ * in fragments cut at arbitrary points; and each frame is where the muxer
+ * says it is in its fragment (the key frame cache reads it back there).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -73,6 +74,21 @@ static void load(sc_hls_track_cfg cfg[SC_HLS_TRACKS])
 	assert_true(nframes > 200);
 }
 
+/* Each frame the flush listed is in the fragment where it says. */
+static size_t check_frames(const sc_blob *b, sc_hls_frame_at *fa, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const sc_hls_frame_at *f = &fa[i];
+		size_t len = f->m->len - f->off;
+
+		assert_true(f->off == 2 || f->off == 5);
+		assert_true(f->at + len <= b->len);
+		assert_memory_equal(b->data + f->at, f->m->data + f->off, len);
+	}
+	sc_hls_frames_free(fa, n);
+	return n;
+}
+
 static void append(FILE *f, sc_blob *b)
 {
 	assert_non_null(b);
@@ -85,6 +101,8 @@ static void append(FILE *f, sc_blob *b)
 static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, const char *path)
 {
 	char err[128];
+	sc_hls_frame_at *fa;
+	size_t nframes_out = 0, n;
 	sc_hls_mux *mx;
 	sc_blob *b;
 	int64_t end;
@@ -107,12 +125,16 @@ static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, 
 				 0);
 		sc_media_unref(m); /* the muxer keeps its own reference */
 		if (every && (i + 1) % every == 0 && sc_hls_mux_pending(mx)) {
-			assert_int_equal(sc_hls_mux_flush(mx, 0, &b, NULL, err, sizeof(err)), 0);
+			assert_int_equal(
+				sc_hls_mux_flush(mx, 0, &b, NULL, &fa, &n, err, sizeof(err)), 0);
+			nframes_out += check_frames(b, fa, n);
 			append(f, b);
 			nfrag++;
 		}
 	}
-	assert_int_equal(sc_hls_mux_flush(mx, 1, &b, &end, err, sizeof(err)), 0);
+	assert_int_equal(sc_hls_mux_flush(mx, 1, &b, &end, &fa, &n, err, sizeof(err)), 0);
+	nframes_out += check_frames(b, fa, n);
+	assert_int_equal(nframes_out, nframes); /* every frame listed once */
 	append(f, b);
 	nfrag++;
 	assert_true(end > frames[nframes - 1].dts);

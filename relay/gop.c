@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gop.c - the key frame cache of a stream; see gop.h.
+ */
+#include "gop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define PARTS_READ 4 /* part files held at once while rebuilding */
+
+struct sc_gop_entry {
+	sc_media *m; /* NULL: only in part `part` of segment msn */
+	int64_t msn, part;
+	uint32_t at;  /* where the message's bytes after its header are */
+	uint32_t len; /* the whole message */
+	uint32_t ts;
+	uint8_t type, hdr_len;
+	uint8_t hdr[5]; /* the FLV header (audio 2, video 5 bytes) */
+	uint64_t arrival_us;
+};
+
+void sc_gop_clear(sc_gop *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		sc_media_unref(g->e[i].m);
+	g->n = 0;
+	g->bytes = 0;
+	g->in_parts = 0;
+}
+
+void sc_gop_free(sc_gop *g)
+{
+	sc_gop_clear(g);
+	free(g->e);
+	g->e = NULL;
+	g->cap = 0;
+}
+
+void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes)
+{
+	if (sc_media_is_video(m) && (m->flags & SC_MEDIA_KEYFRAME))
+		sc_gop_clear(g);
+	else if (!g->n)
+		return; /* nothing useful until the first key frame */
+	if (g->bytes + m->len > max_bytes) {
+		sc_gop_clear(g); /* a huge GOP: newcomers wait for the next key frame */
+		return;
+	}
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		sc_gop_entry *e = realloc(g->e, cap * sizeof(*e));
+
+		if (!e) {
+			sc_gop_clear(g);
+			return;
+		}
+		g->e = e;
+		g->cap = cap;
+	}
+	g->e[g->n++] = (sc_gop_entry){.m = sc_media_ref(m)};
+	g->bytes += m->len;
+}
+
+void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n)
+{
+	/* Both lists are in arrival order per track; a part is a few dozen
+	 * frames and the cache a GOP, so a plain search is cheap. */
+	for (size_t k = 0; k < n; k++) {
+		const sc_hls_frame_at *f = &frames[k];
+
+		if (f->off > sizeof(((sc_gop_entry *)0)->hdr) || f->m->len > UINT32_MAX)
+			continue;
+		for (size_t i = 0; i < g->n; i++) {
+			sc_gop_entry *e = &g->e[i];
+
+			if (e->m != f->m)
+				continue;
+			e->msn = msn;
+			e->part = part;
+			e->at = f->at;
+			e->len = (uint32_t)e->m->len;
+			e->ts = e->m->ts;
+			e->type = e->m->type;
+			e->hdr_len = (uint8_t)f->off;
+			memcpy(e->hdr, e->m->data, f->off);
+			e->arrival_us = e->m->arrival_us;
+			sc_media_unref(e->m);
+			e->m = NULL;
+			g->in_parts++;
+			break;
+		}
+	}
+}
+
+/* The part a message is in, among the ones read so far (a few: the
+ * messages of a part are nearly contiguous in the cache). */
+struct part_read {
+	int64_t msn, part;
+	sc_blob *b;
+};
+
+static int get_part(sc_hls *h, struct part_read *pr, size_t *next, int64_t msn, int64_t part,
+		    sc_blob **ret)
+{
+	struct part_read *slot;
+	int rc;
+
+	for (size_t i = 0; i < PARTS_READ; i++) {
+		if (pr[i].b && pr[i].msn == msn && pr[i].part == part) {
+			*ret = pr[i].b;
+			return 0;
+		}
+	}
+	slot = &pr[*next];
+	*next = (*next + 1) % PARTS_READ;
+	sc_blob_unref(slot->b);
+	slot->b = NULL;
+	rc = sc_hls_read_part(h, msn, part, &slot->b);
+	if (rc < 0)
+		return rc;
+	slot->msn = msn;
+	slot->part = part;
+	*ret = slot->b;
+	return 0;
+}
+
+/* Rebuilds entry e from part file bytes b. */
+static int rebuild(sc_gop_entry *e, const sc_blob *b)
+{
+	size_t body = e->len - e->hdr_len;
+	uint8_t *tmp;
+	sc_media *m;
+
+	if (e->len < e->hdr_len || e->at > b->len || body > b->len - e->at)
+		return -EIO;
+	tmp = malloc(e->len);
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, e->hdr, e->hdr_len);
+	memcpy(tmp + e->hdr_len, b->data + e->at, body);
+	m = sc_media_new(e->type, e->ts, tmp, e->len);
+	free(tmp);
+	if (!m)
+		return -ENOMEM;
+	m->arrival_us = e->arrival_us;
+	e->m = m;
+	return 0;
+}
+
+void sc_gop_replay(sc_gop *g, sc_hls *h, const char *stream, void (*fn)(void *ud, sc_media *m),
+		   void *ud)
+{
+	struct part_read pr[PARTS_READ] = {{0}};
+	size_t next = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < g->n && g->in_parts && rc == 0; i++) {
+		sc_gop_entry *e = &g->e[i];
+		sc_blob *b;
+
+		if (e->m)
+			continue;
+		rc = h ? get_part(h, pr, &next, e->msn, e->part, &b) : -ENOENT;
+		if (rc == 0)
+			rc = rebuild(e, b);
+		if (rc < 0) {
+			sc_log_warn(stream,
+				    "key frame cache: part %lld.%lld cannot be read back (%s); "
+				    "newcomers wait for the next key frame",
+				    (long long)e->msn, (long long)e->part, strerror(-rc));
+			sc_gop_clear(g);
+			break;
+		}
+		g->in_parts--;
+		g->loads++;
+	}
+	for (size_t i = 0; i < PARTS_READ; i++)
+		sc_blob_unref(pr[i].b);
+	for (size_t i = 0; i < g->n; i++)
+		fn(ud, g->e[i].m);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gop.h - a stream's cache of the messages since its last video key frame,
+ * which a new player or a (re)connecting push target gets first, so that
+ * it starts decoding at once.
+ *
+ * With LL-HLS parts the cache does not keep a second copy of what the
+ * parts already hold: once a part is cut, the messages in it are let go
+ * and only where they are is kept (segment, part, offset, and the few
+ * bytes of FLV header). The HLS module keeps the part's bytes in memory
+ * until its file is written, then in the file. A newcomer has them read
+ * back and rebuilt; the rebuilt messages stay cached until the next key
+ * frame, so newcomers that come together share one copy. The cache only
+ * ever spans parts of the latest HLS segment (a segment starts at a key
+ * frame), which stay while it is in the playlist.
+ *
+ * Loop thread only.
+ */
+#ifndef SC_GOP_H
+#define SC_GOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hls.h"
+#include "media.h"
+
+typedef struct sc_gop_entry sc_gop_entry;
+
+typedef struct {
+	sc_gop_entry *e;
+	size_t n, cap;
+	size_t bytes;	 /* of all messages, in memory or not */
+	size_t in_parts; /* entries whose message was let go (in HLS parts) */
+	uint64_t loads;	 /* messages rebuilt from HLS parts, ever */
+} sc_gop;
+
+/* Forgets every message (the storage stays for reuse). */
+void sc_gop_clear(sc_gop *g);
+/* Clears and frees the storage. */
+void sc_gop_free(sc_gop *g);
+/* Caches an audio or video message (not a sequence header): a key frame
+ * starts over; nothing is cached before the first one; past max_bytes the
+ * cache is dropped until the next key frame. */
+void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes);
+/* HLS on_part: the cached messages among frames let go of their bytes,
+ * which part `part` of segment msn holds. */
+void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n);
+/* Calls fn for each cached message in order, first rebuilding those only
+ * only in HLS parts from h. One that cannot be read back (logged under
+ * stream) drops the cache: the newcomer waits for the next key frame. */
+void sc_gop_replay(sc_gop *g, sc_hls *h, const char *stream, void (*fn)(void *ud, sc_media *m),
+		   void *ud);
+
+#endif
