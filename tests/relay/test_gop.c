@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_gop.c - the key frame cache (relay/gop.c) with a real HLS output:
+ * tests/relay/data/av_4s.flv is fed to both, as the stream does, and at
+ * many points a newcomer's replay must give exactly the messages since the
+ * last key frame (type, time, bytes), whether they are still in memory,
+ * only in parts held in memory, or only in part files on disk. A part file
+ * that is gone drops the cache instead of giving a broken GOP.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gop.h"
+#include "hls_fixture.h"
+
+#define MAX_GOP (8u << 20)
+
+/* What a newcomer got. */
+struct got {
+	size_t n;
+	const sc_media *m[1024];
+};
+
+static void collect(void *ud, sc_media *m)
+{
+	struct got *g = ud;
+
+	assert_true(g->n < 1024);
+	g->m[g->n++] = m;
+}
+
+static void on_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n)
+{
+	sc_gop_in_part(ud, msn, part, frames, n);
+}
+
+static int is_seqhdr(const struct hf_tag *t)
+{
+	return (t->type == 9 && t->len > 1 && t->data[1] == 0) ||
+	       (t->type == 8 && t->len > 1 && t->data[1] == 0);
+}
+
+static int is_key(const struct hf_tag *t)
+{
+	return t->type == 9 && t->len > 0 && (t->data[0] >> 4) == 1 && !is_seqhdr(t);
+}
+
+/* The replay matches tags [first, last]: the messages since the key frame. */
+static void check_replay(sc_gop *g, sc_hls *h, size_t first, size_t last)
+{
+	struct got got = {0};
+	size_t k = 0;
+
+	sc_gop_replay(g, h, "test", collect, &got);
+	for (size_t i = first; i <= last; i++) {
+		const struct hf_tag *t = &hf_tags[i];
+
+		if (is_seqhdr(t) || (t->type != 8 && t->type != 9))
+			continue;
+		assert_true(k < got.n);
+		assert_int_equal(got.m[k]->type, t->type);
+		assert_int_equal(got.m[k]->ts, t->ts);
+		assert_int_equal(got.m[k]->len, t->len);
+		assert_memory_equal(got.m[k]->data, t->data, t->len);
+		k++;
+	}
+	assert_int_equal(k, got.n);
+	assert_int_equal(g->in_parts, 0); /* all rebuilt, and kept */
+}
+
+/* Feeds the whole file, replaying after every `every` tags; disk: runs
+ * the loop first, so that written parts are only in their files. Returns
+ * how many replays found messages only in parts. */
+static int run(const char *dir, size_t every, int disk)
+{
+	sc_hls_config cfg = {.dir = dir, .target_ms = 1000, .part_ms = 333, .window = 6};
+	size_t key = SIZE_MAX;
+	sc_gop g = {0};
+	uv_loop_t loop;
+	int from_parts = 0;
+	sc_hls *h;
+
+	cfg.on_part = on_part;
+	cfg.userdata = &g;
+	h = hf_hls_new(&loop, &cfg, "g1");
+	for (size_t i = 0; i < hf_ntags; i++) {
+		const struct hf_tag *t = &hf_tags[i];
+		sc_media *m = sc_media_new(t->type, t->ts, t->data, t->len);
+		char err[128];
+
+		assert_non_null(m);
+		if (!is_seqhdr(t)) {
+			sc_gop_add(&g, m, MAX_GOP);
+			if (is_key(t))
+				key = i;
+		}
+		assert_int_equal(sc_hls_write(h, m, err, sizeof(err)), 0);
+		sc_media_unref(m);
+		if (key != SIZE_MAX && (i + 1) % every == 0) {
+			if (disk)
+				hf_run_loop_to_idle(&loop);
+			from_parts += g.in_parts > 0;
+			check_replay(&g, h, key, i);
+		}
+	}
+	assert_true(g.loads > 0 || !from_parts);
+	sc_gop_free(&g);
+	hf_hls_free(h, &loop);
+	return from_parts;
+}
+
+static void test_replay_memory(void **state)
+{
+	int n7, n1;
+
+	(void)state;
+	/* Memory only: the parts hold the bytes, the cache only where. */
+	n7 = run(NULL, 7, 0);
+	n1 = run(NULL, 1, 0);
+	printf("replays that found messages only in parts: %d (every 7 tags), %d (every tag)\n", n7,
+	       n1);
+	assert_true(n7 >= 8); /* 12 parts in 4 s */
+	assert_true(n1 >= 8);
+}
+
+static void test_replay_disk(void **state)
+{
+	int n;
+
+	(void)state;
+	hf_make_tmpdir();
+	/* Without running the loop: parts still in memory, files queued. */
+	n = run(hf_tmpdir, 5, 0);
+	assert_true(n >= 8);
+	/* With it: the parts are only in their files. */
+	n = run(hf_tmpdir, 5, 1);
+	printf("replays that read part files: %d\n", n);
+	assert_true(n >= 8);
+	hf_rm_tmpdir();
+}
+
+/* A part file that vanished: no broken GOP, the cache is dropped until the
+ * next key frame, and the HLS output is unaffected. */
+static void test_part_gone(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	struct got got = {0};
+	char cmd[512];
+	sc_gop g = {0};
+	uv_loop_t loop;
+	sc_hls *h;
+	size_t i;
+
+	(void)state;
+	hf_make_tmpdir();
+	cfg.dir = hf_tmpdir;
+	cfg.on_part = on_part;
+	cfg.userdata = &g;
+	h = hf_hls_new(&loop, &cfg, "g2");
+	/* Up to a little past the second key frame's first parts. */
+	for (i = 0; i < hf_ntags && !(g.in_parts > 0 && hf_tags[i].ts > 1500); i++) {
+		sc_media *m = sc_media_new(hf_tags[i].type, hf_tags[i].ts, hf_tags[i].data,
+					   hf_tags[i].len);
+		char err[128];
+
+		if (!is_seqhdr(&hf_tags[i]))
+			sc_gop_add(&g, m, MAX_GOP);
+		assert_int_equal(sc_hls_write(h, m, err, sizeof(err)), 0);
+		sc_media_unref(m);
+	}
+	assert_true(i < hf_ntags);
+	hf_run_loop_to_idle(&loop);
+	assert_true(g.in_parts > 0);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/g2/*.*.m4s", hf_tmpdir);
+	assert_int_equal(system(cmd), 0);
+	sc_gop_replay(&g, h, "test", collect, &got);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(g.n, 0);
+	/* Nothing is cached again before the next key frame. */
+	for (; i < hf_ntags && !is_key(&hf_tags[i]); i++) {
+		sc_media *m = sc_media_new(hf_tags[i].type, hf_tags[i].ts, hf_tags[i].data,
+					   hf_tags[i].len);
+
+		sc_gop_add(&g, m, MAX_GOP);
+		sc_media_unref(m);
+		assert_int_equal(g.n, 0);
+	}
+	sc_gop_free(&g);
+	hf_hls_free(h, &loop);
+	hf_rm_tmpdir();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_replay_memory),
+		cmocka_unit_test(test_replay_disk),
+		cmocka_unit_test(test_part_gone),
+	};
+
+	return cmocka_run_group_tests(tests, hf_group_setup, hf_group_teardown);
+}
