@@ -206,7 +206,9 @@ def main(t):
         s = connect(relay)
         s.sendall(os.urandom(2000))
         socks.append(s)
-    t.check(all(closed_by_relay(s, 10) for s in socks), '20 garbage connections all closed')
+    # A first byte of 3 (one run in 13 has one) is a valid C0: that one
+    # waits for the rest of its handshake until the relay's 15 s idle limit.
+    t.check(all(closed_by_relay(s, 20) for s in socks), '20 garbage connections all closed')
     for s in socks:
         s.close()
     relay.hls_advances(NAME, 10)
