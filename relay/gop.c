@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-
 #define PARTS_READ 4 /* part files held at once while rebuilding */
 
 struct sc_gop_entry {
@@ -30,6 +28,7 @@ void sc_gop_clear(sc_gop *g)
 	g->n = 0;
 	g->bytes = 0;
 	g->in_parts = 0;
+	g->next[0] = g->next[1] = 0;
 }
 
 void sc_gop_free(sc_gop *g)
@@ -67,14 +66,17 @@ void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes)
 
 void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n)
 {
-	/* Both lists are in arrival order per track; a part is a few dozen
-	 * frames and the cache a GOP, so a plain search is cheap. */
+	/* A part's frames of one track are in the cache's order: each track's
+	 * search goes on from where its last match was, so a part costs about
+	 * one pass over the cache. A frame from before the key frame is not in
+	 * it: that search ends without a match and does not move the cursor. */
 	for (size_t k = 0; k < n; k++) {
 		const sc_hls_frame_at *f = &frames[k];
+		size_t *next = &g->next[sc_media_is_video(f->m)];
 
 		if (f->off > sizeof(((sc_gop_entry *)0)->hdr) || f->m->len > UINT32_MAX)
 			continue;
-		for (size_t i = 0; i < g->n; i++) {
+		for (size_t i = *next; i < g->n; i++) {
 			sc_gop_entry *e = &g->e[i];
 
 			if (e->m != f->m)
@@ -91,6 +93,7 @@ void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at 
 			sc_media_unref(e->m);
 			e->m = NULL;
 			g->in_parts++;
+			*next = i + 1;
 			break;
 		}
 	}
@@ -151,27 +154,26 @@ static int rebuild(sc_gop_entry *e, const sc_blob *b)
 	return 0;
 }
 
-void sc_gop_replay(sc_gop *g, sc_hls *h, const char *stream, void (*fn)(void *ud, sc_media *m),
-		   void *ud)
+/* Rebuilds the entries only in parts (of segment msn only, if msn >= 0).
+ * On failure the cache is dropped and ret_msn, ret_part say which part. */
+static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *ret_part)
 {
 	struct part_read pr[PARTS_READ] = {{0}};
 	size_t next = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < g->n && g->in_parts && rc == 0; i++) {
+	for (size_t i = 0; i < g->n && g->in_parts; i++) {
 		sc_gop_entry *e = &g->e[i];
 		sc_blob *b;
 
-		if (e->m)
+		if (e->m || (msn >= 0 && e->msn != msn))
 			continue;
 		rc = h ? get_part(h, pr, &next, e->msn, e->part, &b) : -ENOENT;
 		if (rc == 0)
 			rc = rebuild(e, b);
 		if (rc < 0) {
-			sc_log_warn(stream,
-				    "key frame cache: part %lld.%lld cannot be read back (%s); "
-				    "newcomers wait for the next key frame",
-				    (long long)e->msn, (long long)e->part, strerror(-rc));
+			*ret_msn = e->msn;
+			*ret_part = e->part;
 			sc_gop_clear(g);
 			break;
 		}
@@ -180,6 +182,30 @@ void sc_gop_replay(sc_gop *g, sc_hls *h, const char *stream, void (*fn)(void *ud
 	}
 	for (size_t i = 0; i < PARTS_READ; i++)
 		sc_blob_unref(pr[i].b);
+	return rc;
+}
+
+int sc_gop_segment_gone(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_part)
+{
+	int64_t m, p = -1;
+	int rc = load(g, h, msn, &m, &p);
+
+	if (rc < 0)
+		*ret_part = p;
+	return rc;
+}
+
+int sc_gop_replay(sc_gop *g, sc_hls *h, void (*fn)(void *ud, sc_media *m), void *ud,
+		  int64_t *ret_msn, int64_t *ret_part)
+{
+	int64_t m = -1, p = -1;
+	int rc = load(g, h, -1, &m, &p);
+
 	for (size_t i = 0; i < g->n; i++)
 		fn(ud, g->e[i].m);
+	if (rc < 0) {
+		*ret_msn = m;
+		*ret_part = p;
+	}
+	return rc;
 }

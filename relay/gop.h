@@ -10,9 +10,10 @@
  * bytes of FLV header). The HLS module keeps the part's bytes in memory
  * until its file is written, then in the file. A newcomer has them read
  * back and rebuilt; the rebuilt messages stay cached until the next key
- * frame, so newcomers that come together share one copy. The cache only
- * ever spans parts of the latest HLS segment (a segment starts at a key
- * frame), which stay while it is in the playlist.
+ * frame, so newcomers that come together share one copy. Before HLS
+ * drops a segment from its window, the messages only in its parts are
+ * rebuilt too (a GOP can outlast segments: audio-driven HLS, or segments
+ * cut at their length limit).
  *
  * Loop thread only.
  */
@@ -33,6 +34,7 @@ typedef struct {
 	size_t bytes;	 /* of all messages, in memory or not */
 	size_t in_parts; /* entries whose message was let go (in HLS parts) */
 	uint64_t loads;	 /* messages rebuilt from HLS parts, ever */
+	size_t next[2];	 /* per track (video 1): where sc_gop_in_part searches on */
 } sc_gop;
 
 /* Forgets every message (the storage stays for reuse). */
@@ -46,10 +48,14 @@ void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes);
 /* HLS on_part: the cached messages among frames let go of their bytes,
  * which part `part` of segment msn holds. */
 void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n);
+/* HLS on_drop: segment msn leaves; its messages are rebuilt first. 0, or a
+ * negative errno (the cache is dropped; *ret_part says which part). */
+int sc_gop_segment_gone(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_part);
 /* Calls fn for each cached message in order, first rebuilding those only
- * only in HLS parts from h. One that cannot be read back (logged under
- * stream) drops the cache: the newcomer waits for the next key frame. */
-void sc_gop_replay(sc_gop *g, sc_hls *h, const char *stream, void (*fn)(void *ud, sc_media *m),
-		   void *ud);
+ * in HLS parts from h. 0, or a negative errno if one cannot be read back
+ * (*ret_msn, *ret_part say which): the cache is dropped, fn is not called,
+ * and the newcomer waits for the next key frame. */
+int sc_gop_replay(sc_gop *g, sc_hls *h, void (*fn)(void *ud, sc_media *m), void *ud,
+		  int64_t *ret_msn, int64_t *ret_part);
 
 #endif

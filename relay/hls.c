@@ -253,6 +253,9 @@ static void drop_old(sc_hls *h)
 	while (ncomplete(h) > (size_t)h->cfg.window + 2) {
 		sc_hls_seg *s = &h->segs[0];
 
+		/* Before its files are queued for removal: they may be read. */
+		if (h->ll && h->cfg.on_drop)
+			h->cfg.on_drop(h->cfg.userdata, s->msn);
 		if (h->ll) {
 			for (size_t i = 0; i < s->nparts; i++) {
 				snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, i);
@@ -691,6 +694,7 @@ void sc_hls_free(sc_hls *h)
 		return;
 	h->cfg.on_update = NULL; /* no callback from inside a destructor */
 	h->cfg.on_part = NULL;
+	h->cfg.on_drop = NULL;
 	if (h->mux)
 		sc_hls_end(h);
 	sc_hls_disk_close(h->disk);

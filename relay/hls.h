@@ -72,6 +72,9 @@ typedef struct {
 	 * Called from within sc_hls_write and sc_hls_end. NULL: not wanted. */
 	void (*on_part)(void *userdata, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
 			size_t n);
+	/* With parts: segment msn leaves the window; sc_hls_read_part still
+	 * reads its parts during the call, not after. NULL: not wanted. */
+	void (*on_drop)(void *userdata, int64_t msn);
 	void *userdata;
 } sc_hls_config;
 

@@ -95,9 +95,19 @@ static void set_cached(sc_media **slot, sc_media *m)
 	*slot = m ? sc_media_ref(m) : NULL;
 }
 
+/* The key frame cache could not read back a part (see gop.h). */
+static void gop_lost(sc_stream *s, int64_t msn, int64_t part, int rc)
+{
+	sc_log_warn(s->name,
+		    "key frame cache: HLS part %lld.%lld cannot be read back (%s); newcomers "
+		    "wait for the next key frame",
+		    (long long)msn, (long long)part, strerror(-rc));
+}
+
 static void on_hls_update(void *ud);
 static void on_hls_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
 			size_t n);
+static void on_hls_drop(void *ud, int64_t msn);
 
 sc_stream *sc_stream_find(sc_relay *r, const char *name)
 {
@@ -200,6 +210,7 @@ static void ensure_hls(sc_stream *s)
 		.window = (int)r->cfg.hls_window,
 		.on_update = on_hls_update,
 		.on_part = on_hls_part,
+		.on_drop = on_hls_drop,
 		.userdata = s,
 	};
 	s->hls = sc_hls_new(r->loop, &hc, s->name, err, sizeof(err));
@@ -443,7 +454,10 @@ void sc_stream_replay(sc_stream *s, void (*fn)(void *ud, sc_media *m), void *ud)
 		fn(ud, s->vseq);
 	if (s->aseq)
 		fn(ud, s->aseq);
-	sc_gop_replay(&s->gop, s->hls, s->name, fn, ud);
+	int64_t msn, part;
+	int rc = sc_gop_replay(&s->gop, s->hls, fn, ud, &msn, &part);
+	if (rc < 0)
+		gop_lost(s, msn, part, rc);
 }
 
 /* ---- players */
@@ -586,6 +600,15 @@ static void on_hls_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_
 	sc_stream *s = ud;
 
 	sc_gop_in_part(&s->gop, msn, part, frames, n);
+}
+
+static void on_hls_drop(void *ud, int64_t msn)
+{
+	sc_stream *s = ud;
+	int64_t part;
+	int rc = sc_gop_segment_gone(&s->gop, s->hls, msn, &part);
+	if (rc < 0)
+		gop_lost(s, msn, part, rc);
 }
 
 /* ---- housekeeping */

@@ -4,8 +4,10 @@
  * tests/relay/data/av_4s.flv is fed to both, as the stream does, and at
  * many points a newcomer's replay must give exactly the messages since the
  * last key frame (type, time, bytes), whether they are still in memory,
- * only in parts held in memory, or only in part files on disk. A part file
- * that is gone drops the cache instead of giving a broken GOP.
+ * only in parts held in memory, or only in part files on disk, and also
+ * when the GOP outlasts the segments of its parts (audio-driven HLS with a
+ * small window). A part file that is gone drops the cache instead of
+ * giving a broken GOP.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -37,9 +39,25 @@ static void collect(void *ud, sc_media *m)
 	g->m[g->n++] = m;
 }
 
+/* The cache and the HLS output it reads back from, as in a stream. */
+struct pair {
+	sc_gop g;
+	sc_hls *h;
+};
+
 static void on_part(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames, size_t n)
 {
-	sc_gop_in_part(ud, msn, part, frames, n);
+	struct pair *p = ud;
+
+	sc_gop_in_part(&p->g, msn, part, frames, n);
+}
+
+static void on_drop(void *ud, int64_t msn)
+{
+	struct pair *p = ud;
+	int64_t part = -1;
+
+	assert_int_equal(sc_gop_segment_gone(&p->g, p->h, msn, &part), 0);
 }
 
 static int is_seqhdr(const struct hf_tag *t)
@@ -56,10 +74,11 @@ static int is_key(const struct hf_tag *t)
 /* The replay matches tags [first, last]: the messages since the key frame. */
 static void check_replay(sc_gop *g, sc_hls *h, size_t first, size_t last)
 {
+	int64_t msn = -1, part = -1;
 	struct got got = {0};
 	size_t k = 0;
 
-	sc_gop_replay(g, h, "test", collect, &got);
+	assert_int_equal(sc_gop_replay(g, h, collect, &got, &msn, &part), 0);
 	for (size_t i = first; i <= last; i++) {
 		const struct hf_tag *t = &hf_tags[i];
 
@@ -76,44 +95,62 @@ static void check_replay(sc_gop *g, sc_hls *h, size_t first, size_t last)
 	assert_int_equal(g->in_parts, 0); /* all rebuilt, and kept */
 }
 
-/* Feeds the whole file, replaying after every `every` tags; disk: runs
- * the loop first, so that written parts are only in their files. Returns
- * how many replays found messages only in parts. */
-static int run(const char *dir, size_t every, int disk)
+struct run_opts {
+	const char *dir;
+	size_t every;	/* replay after every `every` tags ... */
+	int before_key; /* ... or (1) only just before each key frame */
+	int disk;	/* run the loop first: written parts only in files */
+	int audio_hls;	/* HLS gets only the audio: it cuts on time */
+	int64_t target; /* segment target, ms */
+	int window;	/* segments in the playlist */
+};
+
+/* Feeds the whole file and replays as o says. Returns how many replays
+ * found messages only in parts. */
+static int run(const struct run_opts *o)
 {
-	sc_hls_config cfg = {.dir = dir, .target_ms = 1000, .part_ms = 333, .window = 6};
+	sc_hls_config cfg = {.dir = o->dir,
+			     .target_ms = o->target ? o->target : 1000,
+			     .part_ms = 100,
+			     .window = o->window ? o->window : 6};
+	struct pair p = {{0}};
 	size_t key = SIZE_MAX;
-	sc_gop g = {0};
-	uv_loop_t loop;
 	int from_parts = 0;
-	sc_hls *h;
+	uv_loop_t loop;
 
 	cfg.on_part = on_part;
-	cfg.userdata = &g;
-	h = hf_hls_new(&loop, &cfg, "g1");
+	cfg.on_drop = on_drop;
+	cfg.userdata = &p;
+	p.h = hf_hls_new(&loop, &cfg, "g1");
 	for (size_t i = 0; i < hf_ntags; i++) {
 		const struct hf_tag *t = &hf_tags[i];
 		sc_media *m = sc_media_new(t->type, t->ts, t->data, t->len);
+		int replay;
 		char err[128];
 
 		assert_non_null(m);
 		if (!is_seqhdr(t)) {
-			sc_gop_add(&g, m, MAX_GOP);
+			sc_gop_add(&p.g, m, MAX_GOP);
 			if (is_key(t))
 				key = i;
 		}
-		assert_int_equal(sc_hls_write(h, m, err, sizeof(err)), 0);
+		if (!o->audio_hls || t->type == 8)
+			assert_int_equal(sc_hls_write(p.h, m, err, sizeof(err)), 0);
 		sc_media_unref(m);
-		if (key != SIZE_MAX && (i + 1) % every == 0) {
-			if (disk)
+		if (o->before_key)
+			replay = i + 1 < hf_ntags && is_key(&hf_tags[i + 1]);
+		else
+			replay = (i + 1) % o->every == 0;
+		if (key != SIZE_MAX && replay) {
+			if (o->disk)
 				hf_run_loop_to_idle(&loop);
-			from_parts += g.in_parts > 0;
-			check_replay(&g, h, key, i);
+			from_parts += p.g.in_parts > 0;
+			check_replay(&p.g, p.h, key, i);
 		}
 	}
-	assert_true(g.loads > 0 || !from_parts);
-	sc_gop_free(&g);
-	hf_hls_free(h, &loop);
+	assert_true(p.g.loads > 0 || !from_parts);
+	sc_gop_free(&p.g);
+	hf_hls_free(p.h, &loop);
 	return from_parts;
 }
 
@@ -123,12 +160,12 @@ static void test_replay_memory(void **state)
 
 	(void)state;
 	/* Memory only: the parts hold the bytes, the cache only where. */
-	n7 = run(NULL, 7, 0);
-	n1 = run(NULL, 1, 0);
+	n7 = run(&(struct run_opts){.every = 7});
+	n1 = run(&(struct run_opts){.every = 1});
 	printf("replays that found messages only in parts: %d (every 7 tags), %d (every tag)\n", n7,
 	       n1);
-	assert_true(n7 >= 8); /* 12 parts in 4 s */
-	assert_true(n1 >= 8);
+	assert_true(n7 >= 30); /* 40 parts in 4 s */
+	assert_true(n1 >= 30);
 }
 
 static void test_replay_disk(void **state)
@@ -138,13 +175,40 @@ static void test_replay_disk(void **state)
 	(void)state;
 	hf_make_tmpdir();
 	/* Without running the loop: parts still in memory, files queued. */
-	n = run(hf_tmpdir, 5, 0);
-	assert_true(n >= 8);
+	n = run(&(struct run_opts){.dir = hf_tmpdir, .every = 5});
+	assert_true(n >= 30);
 	/* With it: the parts are only in their files. */
-	n = run(hf_tmpdir, 5, 1);
+	n = run(&(struct run_opts){.dir = hf_tmpdir, .every = 5, .disk = 1});
 	printf("replays that read part files: %d\n", n);
-	assert_true(n >= 8);
+	assert_true(n >= 30);
 	hf_rm_tmpdir();
+}
+
+/* A GOP that outlasts its parts' segments: audio-driven HLS cuts 200 ms
+ * segments and keeps 1 (+2) of them, the 1 s GOP spans five; replays come
+ * only at its end, when its first parts' segments are long gone. */
+static void test_replay_long_gop(void **state)
+{
+	int n;
+
+	(void)state;
+	hf_make_tmpdir();
+	n = run(&(struct run_opts){.before_key = 1, .audio_hls = 1, .target = 200, .window = 1});
+	assert_true(n >= 3);
+	n = run(&(struct run_opts){.dir = hf_tmpdir,
+				   .before_key = 1,
+				   .disk = 1,
+				   .audio_hls = 1,
+				   .target = 200,
+				   .window = 1});
+	assert_true(n >= 3);
+	hf_rm_tmpdir();
+}
+
+static void on_part_plain(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
+			  size_t n)
+{
+	sc_gop_in_part(ud, msn, part, frames, n);
 }
 
 /* A part file that vanished: no broken GOP, the cache is dropped until the
@@ -152,6 +216,7 @@ static void test_replay_disk(void **state)
 static void test_part_gone(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	int64_t msn = -1, part = -1;
 	struct got got = {0};
 	char cmd[512];
 	sc_gop g = {0};
@@ -162,7 +227,7 @@ static void test_part_gone(void **state)
 	(void)state;
 	hf_make_tmpdir();
 	cfg.dir = hf_tmpdir;
-	cfg.on_part = on_part;
+	cfg.on_part = on_part_plain;
 	cfg.userdata = &g;
 	h = hf_hls_new(&loop, &cfg, "g2");
 	/* Up to a little past the second key frame's first parts. */
@@ -181,7 +246,9 @@ static void test_part_gone(void **state)
 	assert_true(g.in_parts > 0);
 	snprintf(cmd, sizeof(cmd), "rm -f '%s'/g2/*.*.m4s", hf_tmpdir);
 	assert_int_equal(system(cmd), 0);
-	sc_gop_replay(&g, h, "test", collect, &got);
+	assert_int_equal(sc_gop_replay(&g, h, collect, &got, &msn, &part), -ENOENT);
+	assert_int_equal(msn, 1);
+	assert_int_equal(part, 0);
 	assert_int_equal(got.n, 0);
 	assert_int_equal(g.n, 0);
 	/* Nothing is cached again before the next key frame. */
@@ -203,6 +270,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_memory),
 		cmocka_unit_test(test_replay_disk),
+		cmocka_unit_test(test_replay_long_gop),
 		cmocka_unit_test(test_part_gone),
 	};
 
