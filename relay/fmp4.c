@@ -328,7 +328,8 @@ static int take(bw *w, sc_blob **ret)
 
 int sc_fmp4_init(const sc_fmp4_track *tracks, size_t n, sc_blob **ret)
 {
-	static const char brands[][4] = {"iso6", "cmfc", "mp41"};
+	/* Not "cmfc": CMAF wants one track per fragment; these carry both. */
+	static const char brands[][4] = {"iso6", "mp41"};
 	bw w = {0};
 	size_t at, moov, mvex;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fmp4.h - fragmented MP4 (ISO/IEC 14496-12, CMAF-style) boxes for HLS:
+ * fmp4.h - fragmented MP4 (ISO/IEC 14496-12) boxes for HLS:
  * the init segment (ftyp + moov) of H.264 and AAC tracks, and one fragment
  * (moof + mdat) of samples the caller keeps. Only what HLS players need:
  * no sample tables in the moov, every fragment self-contained (tfdt, data

@@ -256,6 +256,16 @@ int sc_hls_mux_new(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], sc_hls_mux **ret, 
 	return 0;
 }
 
+/* What a fragment error means. */
+static const char *why(int rc)
+{
+	if (rc == -ENOMEM)
+		return "out of memory";
+	if (rc == -ENOBUFS)
+		return "mp4 fragment over its size or frame count bound";
+	return "mp4 fragment refused";
+}
+
 /* Moves a track's held frame into the open fragment, ending at end_dts. */
 static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 {
@@ -323,8 +333,7 @@ int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int ke
 		pts = dts;
 	rc = add_held(mx, t, dts);
 	if (rc < 0)
-		return fail(err, errlen, rc,
-			    rc == -ENOMEM ? "out of memory" : "mp4 fragment too large");
+		return fail(err, errlen, rc, "%s", why(rc));
 	if (t->last_dts != INT64_MIN)
 		t->step = dts - t->last_dts;
 	t->last_dts = dts;
@@ -398,8 +407,7 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 			e = t->held.dts + sc_hls_mux_frame_ms(mx, i);
 			rc = add_held(mx, t, e);
 			if (rc < 0)
-				return fail(err, errlen, rc,
-					    "mp4 fragment too large or out of memory");
+				return fail(err, errlen, rc, "%s", why(rc));
 			if (i == SC_HLS_VIDEO || !mx->tr[SC_HLS_VIDEO].present)
 				end = e;
 		}
@@ -416,7 +424,7 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 	if (sc_hls_mux_pending(mx)) {
 		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &b, &mdat_at);
 		if (rc < 0)
-			return fail(err, errlen, rc, "mp4 fragment too large or out of memory");
+			return fail(err, errlen, rc, "%s", why(rc));
 		if (ret_frames && take_frames(mx, mdat_at, &frames, &nframes) < 0) {
 			sc_blob_unref(b);
 			return fail(err, errlen, -ENOMEM, "out of memory");

@@ -144,7 +144,7 @@ static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, 
 }
 
 /* Reads path back and matches every packet with a frame, in order. */
-static void check_file(const char *path)
+static void check_file(const char *path, const sc_hls_track_cfg cfg[SC_HLS_TRACKS])
 {
 	AVFormatContext *ctx = NULL;
 	AVPacket *pkt = av_packet_alloc();
@@ -159,11 +159,17 @@ static void check_file(const char *path)
 
 		if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
 			assert_int_equal(par->codec_id, AV_CODEC_ID_H264);
+			assert_int_equal(par->extradata_size, cfg[SC_HLS_VIDEO].extradata_len);
+			assert_memory_equal(par->extradata, cfg[SC_HLS_VIDEO].extradata,
+					    cfg[SC_HLS_VIDEO].extradata_len);
 			assert_int_equal(par->width, 320);
 			assert_int_equal(par->height, 180);
 			track_of[i] = SC_HLS_VIDEO;
 		} else {
 			assert_int_equal(par->codec_id, AV_CODEC_ID_AAC);
+			assert_int_equal(par->extradata_size, cfg[SC_HLS_AUDIO].extradata_len);
+			assert_memory_equal(par->extradata, cfg[SC_HLS_AUDIO].extradata,
+					    cfg[SC_HLS_AUDIO].extradata_len);
 			assert_true(par->sample_rate > 0);
 			track_of[i] = SC_HLS_AUDIO;
 		}
@@ -213,11 +219,42 @@ static void test_roundtrip(void **state)
 		printf("every %zu frames: %d fragments\n", every[i], n);
 		if (every[i] == 1)
 			assert_true((size_t)n > nframes / 2);
-		check_file(path);
+		check_file(path, cfg);
 	}
+	/* The file has no B-frames: give every other video frame a later pts,
+	 * as B-frames would, so that composition offsets must be right too. */
+	for (size_t i = 0, v = 0; i < nframes; i++)
+		if (frames[i].track == SC_HLS_VIDEO && v++ % 2)
+			frames[i].pts += 120;
+	mux_to_file(cfg, 7, path);
+	check_file(path, cfg);
 	hf_rm_tmpdir();
 	for (int t = 0; t < SC_HLS_TRACKS; t++)
 		sc_hls_track_cfg_clear(&cfg[t]);
+}
+
+/* The data_offset of the trun in the n-th traf of the moof at p. */
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static const uint8_t *child(const uint8_t *box, const char *type, int nth)
+{
+	const uint8_t *end = box + be32(box), *c = box + 8;
+
+	for (; c + 8 <= end; c += be32(c))
+		if (!memcmp(c + 4, type, 4) && nth-- == 0)
+			return c;
+	fail_msg("no %s box", type);
+	return NULL;
+}
+
+static uint32_t trun_offset(const uint8_t *moof, int nth)
+{
+	const uint8_t *trun = child(child(moof, "traf", nth), "trun", 0);
+
+	return be32(trun + 16); /* size, type, version+flags, sample_count */
 }
 
 /* A fragment's samples are contiguous in its mdat, in track order, from
@@ -237,6 +274,8 @@ static void test_fragment_layout(void **state)
 	assert_memory_equal(frag->data + at - 4, "mdat", 4);
 	assert_int_equal(frag->len, at + 9);
 	assert_memory_equal(frag->data + at, "\1\2\3\4\5\6\7\10\11", 9);
+	assert_int_equal(trun_offset(frag->data, 0), at);
+	assert_int_equal(trun_offset(frag->data, 1), at + 5);
 	sc_blob_unref(frag);
 
 	/* Too big for the bound, nothing at all, a bad track: refused. */
