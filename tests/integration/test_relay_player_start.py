@@ -95,9 +95,14 @@ def main(t):
             '/v1 gop_cache.loads counts messages read back from HLS parts')
 
     # The frames a joining player gets are the published bytes: the same as
-    # the HLS output's frames at the same times.
-    time.sleep(1.0)
+    # the HLS output's frames at the same times. It joins when the cached
+    # GOP is in parts, so that they are read back for it.
+    loads = relay.stream(NAME)['gop_cache']['loads']
+    t.wait('the cached GOP is in HLS parts again',
+           lambda: relay.stream(NAME)['gop_cache']['in_parts'] > 0, 5, 0.05)
     rtmp = video_packet_hashes(url, 40)
+    t.check(relay.stream(NAME)['gop_cache']['loads'] > loads,
+            'that join read messages back from HLS parts')
     hls = video_packet_hashes(relay.url('/hls/%s/index.m3u8' % NAME), 250)
     common = sorted(set(rtmp) & set(hls))
     t.check(len(common) >= 30, 'a joining player\'s frames are in the HLS output (%d of %d '
