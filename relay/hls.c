@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "hls_disk.h"
 #include "hls_mux.h"
@@ -788,41 +787,13 @@ int sc_hls_read_part(sc_hls *h, int64_t msn, int64_t part, sc_blob **ret)
 {
 	sc_hls_body *body;
 	char file[64];
-	uint64_t off = 0;
-	sc_blob *b;
 	int rc;
 
 	snprintf(file, sizeof(file), "%" PRId64 ".%" PRId64 ".m4s", msn, part);
 	rc = sc_hls_open(h, file, &body);
 	if (rc < 0)
 		return rc == -EAGAIN ? -ENOENT : rc;
-	b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
-	if (!b) {
-		sc_hls_body_free(body);
-		return -ENOMEM;
-	}
-	if (body->fd >= 0) {
-		while (off < body->len) {
-			ssize_t n = pread(body->fd, b->data + off, (size_t)(body->len - off),
-					  (off_t)off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (uint64_t)n;
-		}
-	} else {
-		for (size_t i = 0; i < body->nblobs; i++) {
-			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
-			off += body->blobs[i]->len;
-		}
-	}
+	rc = sc_hls_body_read(body, ret);
 	sc_hls_body_free(body);
-	if (off != b->len) {
-		sc_blob_unref(b);
-		return -EIO;
-	}
-	*ret = b;
-	return 0;
+	return rc;
 }

@@ -121,6 +121,10 @@ typedef struct {
 int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret);
 /* Drops the references and closes the fd if still >= 0. Any thread; NULL ok. */
 void sc_hls_body_free(sc_hls_body *b);
+/* A body's bytes in a new blob, read from its file (pread, on the calling
+ * thread) or joined from its blobs. 0, -EIO (the file was shorter), -ENOMEM.
+ * Any thread. */
+int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret);
 
 /*
  * The bytes of part `part` of segment msn, from memory or read from its

@@ -114,6 +114,39 @@ void sc_hls_body_free(sc_hls_body *b)
 	free(b);
 }
 
+int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret)
+{
+	uint64_t off = 0;
+	sc_blob *b;
+
+	b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
+	if (!b)
+		return -ENOMEM;
+	if (body->fd >= 0) {
+		while (off < body->len) {
+			ssize_t n = pread(body->fd, b->data + off, (size_t)(body->len - off),
+					  (off_t)off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (uint64_t)n;
+		}
+	} else {
+		for (size_t i = 0; i < body->nblobs; i++) {
+			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
+			off += body->blobs[i]->len;
+		}
+	}
+	if (off != b->len) {
+		sc_blob_unref(b);
+		return -EIO;
+	}
+	*ret = b;
+	return 0;
+}
+
 int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret)
 {
 	char path[4096];

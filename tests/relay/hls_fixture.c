@@ -179,26 +179,14 @@ void hf_feed_range(sc_hls *h, size_t from, size_t to, int64_t shift, int audio, 
 
 sc_blob *hf_body_bytes(sc_hls_body *body, int *ret_disk)
 {
-	sc_blob *b = sc_blob_new(NULL, (size_t)body->len);
-	size_t off = 0;
+	sc_blob *b = NULL;
 
-	assert_non_null(b);
-	if (body->fd >= 0) {
+	if (body->fd >= 0)
 		assert_int_equal(body->nblobs, 0);
-		while (off < b->len) {
-			ssize_t n = pread(body->fd, b->data + off, b->len - off, (off_t)off);
-
-			assert_true(n > 0);
-			off += (size_t)n;
-		}
-	} else {
+	else
 		assert_true(body->nblobs > 0);
-		for (size_t i = 0; i < body->nblobs; i++) {
-			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
-			off += body->blobs[i]->len;
-		}
-		assert_int_equal(off, b->len);
-	}
+	assert_int_equal(sc_hls_body_read(body, &b), 0);
+	assert_int_equal(b->len, body->len);
 	if (ret_disk)
 		*ret_disk = body->fd >= 0;
 	sc_hls_body_free(body);
