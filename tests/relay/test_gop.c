@@ -71,6 +71,21 @@ static int is_key(const struct hf_tag *t)
 	return t->type == 9 && t->len > 0 && (t->data[0] >> 4) == 1 && !is_seqhdr(t);
 }
 
+/* One message to the cache (unless a sequence header) and, if to_hls, to
+ * the HLS output, as the stream does. */
+static void feed(struct pair *p, const struct hf_tag *t, int to_hls)
+{
+	sc_media *m = sc_media_new(t->type, t->ts, t->data, t->len);
+	char err[128];
+
+	assert_non_null(m);
+	if (!is_seqhdr(t))
+		sc_gop_add(&p->g, m, MAX_GOP);
+	if (to_hls)
+		assert_int_equal(sc_hls_write(p->h, m, err, sizeof(err)), 0);
+	sc_media_unref(m);
+}
+
 /* The replay matches tags [first, last]: the messages since the key frame. */
 static void check_replay(sc_gop *g, sc_hls *h, size_t first, size_t last)
 {
@@ -124,19 +139,11 @@ static int run(const struct run_opts *o)
 	p.h = hf_hls_new(&loop, &cfg, "g1");
 	for (size_t i = 0; i < hf_ntags; i++) {
 		const struct hf_tag *t = &hf_tags[i];
-		sc_media *m = sc_media_new(t->type, t->ts, t->data, t->len);
 		int replay;
-		char err[128];
 
-		assert_non_null(m);
-		if (!is_seqhdr(t)) {
-			sc_gop_add(&p.g, m, MAX_GOP);
-			if (is_key(t))
-				key = i;
-		}
-		if (!o->audio_hls || t->type == 8)
-			assert_int_equal(sc_hls_write(p.h, m, err, sizeof(err)), 0);
-		sc_media_unref(m);
+		feed(&p, t, !o->audio_hls || t->type == 8);
+		if (is_key(t))
+			key = i;
 		if (o->before_key)
 			replay = i + 1 < hf_ntags && is_key(&hf_tags[i + 1]);
 		else
@@ -205,12 +212,6 @@ static void test_replay_long_gop(void **state)
 	hf_rm_tmpdir();
 }
 
-static void on_part_plain(void *ud, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
-			  size_t n)
-{
-	sc_gop_in_part(ud, msn, part, frames, n);
-}
-
 /* A part file that vanished: no broken GOP, the cache is dropped until the
  * next key frame, and the HLS output is unaffected. */
 static void test_part_gone(void **state)
@@ -218,50 +219,37 @@ static void test_part_gone(void **state)
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
 	int64_t msn = -1, part = -1;
 	struct got got = {0};
+	struct pair p = {{0}};
 	char cmd[512];
-	sc_gop g = {0};
 	uv_loop_t loop;
-	sc_hls *h;
 	size_t i;
 
 	(void)state;
 	hf_make_tmpdir();
 	cfg.dir = hf_tmpdir;
-	cfg.on_part = on_part_plain;
-	cfg.userdata = &g;
-	h = hf_hls_new(&loop, &cfg, "g2");
+	cfg.on_part = on_part;
+	cfg.userdata = &p;
+	p.h = hf_hls_new(&loop, &cfg, "g2");
 	/* Up to a little past the second key frame's first parts. */
-	for (i = 0; i < hf_ntags && !(g.in_parts > 0 && hf_tags[i].ts > 1500); i++) {
-		sc_media *m = sc_media_new(hf_tags[i].type, hf_tags[i].ts, hf_tags[i].data,
-					   hf_tags[i].len);
-		char err[128];
-
-		if (!is_seqhdr(&hf_tags[i]))
-			sc_gop_add(&g, m, MAX_GOP);
-		assert_int_equal(sc_hls_write(h, m, err, sizeof(err)), 0);
-		sc_media_unref(m);
-	}
+	for (i = 0; i < hf_ntags && !(p.g.in_parts > 0 && hf_tags[i].ts > 1500); i++)
+		feed(&p, &hf_tags[i], 1);
 	assert_true(i < hf_ntags);
 	hf_run_loop_to_idle(&loop);
-	assert_true(g.in_parts > 0);
+	assert_true(p.g.in_parts > 0);
 	snprintf(cmd, sizeof(cmd), "rm -f '%s'/g2/*.*.m4s", hf_tmpdir);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(sc_gop_replay(&g, h, collect, &got, &msn, &part), -ENOENT);
+	assert_int_equal(sc_gop_replay(&p.g, p.h, collect, &got, &msn, &part), -ENOENT);
 	assert_int_equal(msn, 1);
 	assert_int_equal(part, 0);
 	assert_int_equal(got.n, 0);
-	assert_int_equal(g.n, 0);
+	assert_int_equal(p.g.n, 0);
 	/* Nothing is cached again before the next key frame. */
 	for (; i < hf_ntags && !is_key(&hf_tags[i]); i++) {
-		sc_media *m = sc_media_new(hf_tags[i].type, hf_tags[i].ts, hf_tags[i].data,
-					   hf_tags[i].len);
-
-		sc_gop_add(&g, m, MAX_GOP);
-		sc_media_unref(m);
-		assert_int_equal(g.n, 0);
+		feed(&p, &hf_tags[i], 0);
+		assert_int_equal(p.g.n, 0);
 	}
-	sc_gop_free(&g);
-	hf_hls_free(h, &loop);
+	sc_gop_free(&p.g);
+	hf_hls_free(p.h, &loop);
 	hf_rm_tmpdir();
 }
 
