@@ -378,14 +378,13 @@ int sc_fmp4_init(const sc_fmp4_track *tracks, size_t n, sc_blob **ret)
 
 /* ---- fragments ---- */
 
-int sc_fmp4_fragment(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
-		     sc_blob **ret, size_t *ret_mdat_at)
+/* The moof of a fragment and the header of its mdat, in w; *ret_total is
+ * the runs' bytes, which follow the mdat header back to back. */
+static int header(bw *w, uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
+		  size_t *ret_total)
 {
 	size_t offset_at[16], total = 0, moof, at;
 	size_t nused = 0;
-	bw w = {0};
-	sc_blob *b;
-	uint8_t *p;
 
 	if (nruns > 16)
 		return -EINVAL;
@@ -400,10 +399,10 @@ int sc_fmp4_fragment(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t
 	if (!nused || total > UINT32_MAX - 8)
 		return -EINVAL;
 
-	moof = box(&w, "moof");
-	at = full_box(&w, "mfhd", 0, 0);
-	u32(&w, seq);
-	box_end(&w, at);
+	moof = box(w, "moof");
+	at = full_box(w, "mfhd", 0, 0);
+	u32(w, seq);
+	box_end(w, at);
 	for (size_t r = 0; r < nruns; r++) {
 		const sc_fmp4_run *run = &runs[r];
 		int cto = 0;
@@ -413,67 +412,91 @@ int sc_fmp4_fragment(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t
 			continue;
 		for (size_t i = 0; i < run->n; i++)
 			cto |= run->samples[i].cto != 0;
-		traf = box(&w, "traf");
-		at = full_box(&w, "tfhd", 0, TFHD_BASE_IS_MOOF);
-		u32(&w, run->track_id);
-		box_end(&w, at);
-		at = full_box(&w, "tfdt", 1, 0);
-		u64(&w, run->base_dts);
-		box_end(&w, at);
-		at = full_box(&w, "trun", 1,
+		traf = box(w, "traf");
+		at = full_box(w, "tfhd", 0, TFHD_BASE_IS_MOOF);
+		u32(w, run->track_id);
+		box_end(w, at);
+		at = full_box(w, "tfdt", 1, 0);
+		u64(w, run->base_dts);
+		box_end(w, at);
+		at = full_box(w, "trun", 1,
 			      TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE | TRUN_FLAGS |
 				      (cto ? TRUN_CTO : 0));
-		u32(&w, (uint32_t)run->n);
-		offset_at[r] = w.len;
-		u32(&w, 0); /* data_offset, patched below */
+		u32(w, (uint32_t)run->n);
+		offset_at[r] = w->len;
+		u32(w, 0); /* data_offset, patched below */
 		for (size_t i = 0; i < run->n; i++) {
 			const sc_fmp4_sample *s = &run->samples[i];
 
-			u32(&w, s->duration);
-			u32(&w, (uint32_t)s->len);
-			u32(&w, s->key ? SAMPLE_SYNC : SAMPLE_NON_SYNC);
+			u32(w, s->duration);
+			u32(w, (uint32_t)s->len);
+			u32(w, s->key ? SAMPLE_SYNC : SAMPLE_NON_SYNC);
 			if (cto)
-				u32(&w, (uint32_t)s->cto); /* version 1: signed */
+				u32(w, (uint32_t)s->cto); /* version 1: signed */
 		}
-		box_end(&w, at);
-		box_end(&w, traf);
+		box_end(w, at);
+		box_end(w, traf);
 	}
-	box_end(&w, moof);
-	if (w.oom) {
-		free(w.p);
-		return -ENOMEM;
-	}
+	box_end(w, moof);
 
 	/* Each run's data offset: from the moof's first byte to its bytes. */
-	at = w.len + 8;
+	at = w->len + 8;
 	for (size_t r = 0; r < nruns; r++) {
 		if (!runs[r].n)
 			continue;
-		patch32(&w, offset_at[r], (uint32_t)at);
+		patch32(w, offset_at[r], (uint32_t)at);
 		for (size_t i = 0; i < runs[r].n; i++)
 			at += runs[r].samples[i].len;
 	}
+	u32(w, (uint32_t)(total + 8));
+	bytes(w, "mdat", 4);
+	if (w->oom)
+		return -ENOMEM;
+	*ret_total = total;
+	return 0;
+}
 
-	b = sc_blob_new(NULL, w.len + 8 + total);
+int sc_fmp4_header(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
+		   sc_blob **ret)
+{
+	size_t total;
+	bw w = {0};
+	int rc = header(&w, seq, runs, nruns, max_bytes, &total);
+
+	if (rc < 0) {
+		free(w.p);
+		return rc;
+	}
+	return take(&w, ret);
+}
+
+int sc_fmp4_fragment(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
+		     sc_blob **ret, size_t *ret_mdat_at)
+{
+	size_t total;
+	bw w = {0};
+	sc_blob *b;
+	uint8_t *p;
+	int rc = header(&w, seq, runs, nruns, max_bytes, &total);
+
+	if (rc < 0) {
+		free(w.p);
+		return rc;
+	}
+	b = sc_blob_new(NULL, w.len + total);
 	if (!b) {
 		free(w.p);
 		return -ENOMEM;
 	}
 	memcpy(b->data, w.p, w.len);
 	p = b->data + w.len;
-	p[0] = (uint8_t)((total + 8) >> 24);
-	p[1] = (uint8_t)((total + 8) >> 16);
-	p[2] = (uint8_t)((total + 8) >> 8);
-	p[3] = (uint8_t)(total + 8);
-	memcpy(p + 4, "mdat", 4);
-	p += 8;
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < runs[r].n; i++) {
 			memcpy(p, runs[r].samples[i].data, runs[r].samples[i].len);
 			p += runs[r].samples[i].len;
 		}
 	if (ret_mdat_at)
-		*ret_mdat_at = w.len + 8;
+		*ret_mdat_at = w.len;
 	free(w.p);
 	*ret = b;
 	return 0;

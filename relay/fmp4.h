@@ -51,5 +51,10 @@ typedef struct {
  */
 int sc_fmp4_fragment(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
 		     sc_blob **ret, size_t *ret_mdat_at);
+/* The same fragment's first bytes only: the moof and the mdat's 8-byte
+ * header (the samples' data is not read). Followed by the runs' bytes back
+ * to back, it is the fragment. */
+int sc_fmp4_header(uint32_t seq, const sc_fmp4_run *runs, size_t nruns, size_t max_bytes,
+		   sc_blob **ret);
 
 #endif

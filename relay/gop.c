@@ -99,54 +99,61 @@ void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at 
 	}
 }
 
-/* The part a message is in, among the ones read so far (a few: the
- * messages of a part are nearly contiguous in the cache). */
+/* Where one track's bytes of a part are, among the ones opened so far (a
+ * few: the messages of a part are nearly contiguous in the cache). */
 struct part_read {
 	int64_t msn, part;
-	sc_blob *b;
+	int track;
+	sc_hls_body *body;
+	uint64_t base;
 };
 
-static int get_part(sc_hls *h, struct part_read *pr, size_t *next, int64_t msn, int64_t part,
-		    sc_blob **ret)
+static int get_part(sc_hls *h, struct part_read *pr, size_t *next, const sc_gop_entry *e,
+		    struct part_read **ret)
 {
+	int track = e->type == 8; /* audio: 1 */
 	struct part_read *slot;
 	int rc;
 
 	for (size_t i = 0; i < PARTS_READ; i++) {
-		if (pr[i].b && pr[i].msn == msn && pr[i].part == part) {
-			*ret = pr[i].b;
+		if (pr[i].body && pr[i].msn == e->msn && pr[i].part == e->part &&
+		    pr[i].track == track) {
+			*ret = &pr[i];
 			return 0;
 		}
 	}
 	slot = &pr[*next];
 	*next = (*next + 1) % PARTS_READ;
-	sc_blob_unref(slot->b);
-	slot->b = NULL;
-	rc = sc_hls_read_part(h, msn, part, &slot->b);
+	sc_hls_body_free(slot->body);
+	slot->body = NULL;
+	rc = sc_hls_open_data(h, e->msn, e->part, track, &slot->body, &slot->base);
 	if (rc < 0)
 		return rc;
-	slot->msn = msn;
-	slot->part = part;
-	*ret = slot->b;
+	slot->msn = e->msn;
+	slot->part = e->part;
+	slot->track = track;
+	*ret = slot;
 	return 0;
 }
 
-/* Rebuilds entry e from part file bytes b. */
-static int rebuild(sc_gop_entry *e, const sc_blob *b)
+/* Rebuilds entry e from the bytes of its part's track at pr. */
+static int rebuild(sc_gop_entry *e, const struct part_read *pr)
 {
-	size_t body = e->len - e->hdr_len;
 	uint8_t *tmp;
 	sc_media *m;
+	int rc;
 
-	if (e->len < e->hdr_len || e->at > b->len || body > b->len - e->at)
+	if (e->len < e->hdr_len)
 		return -EIO;
 	tmp = malloc(e->len);
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, e->hdr, e->hdr_len);
-	memcpy(tmp + e->hdr_len, b->data + e->at, body);
-	m = sc_media_new(e->type, e->ts, tmp, e->len);
+	rc = sc_hls_body_pread(pr->body, pr->base + e->at, tmp + e->hdr_len, e->len - e->hdr_len);
+	m = rc == 0 ? sc_media_new(e->type, e->ts, tmp, e->len) : NULL;
 	free(tmp);
+	if (rc < 0)
+		return rc;
 	if (!m)
 		return -ENOMEM;
 	m->arrival_us = e->arrival_us;
@@ -164,13 +171,13 @@ static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *re
 
 	for (size_t i = 0; i < g->n && g->in_parts; i++) {
 		sc_gop_entry *e = &g->e[i];
-		sc_blob *b;
+		struct part_read *p;
 
 		if (e->m || (msn >= 0 && e->msn != msn))
 			continue;
-		rc = h ? get_part(h, pr, &next, e->msn, e->part, &b) : -ENOENT;
+		rc = h ? get_part(h, pr, &next, e, &p) : -ENOENT;
 		if (rc == 0)
-			rc = rebuild(e, b);
+			rc = rebuild(e, p);
 		if (rc < 0) {
 			*ret_msn = e->msn;
 			*ret_part = e->part;
@@ -181,7 +188,7 @@ static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *re
 		g->loads++;
 	}
 	for (size_t i = 0; i < PARTS_READ; i++)
-		sc_blob_unref(pr[i].b);
+		sc_hls_body_free(pr[i].body);
 	return rc;
 }
 

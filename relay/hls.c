@@ -4,15 +4,17 @@
  * the fragmented MP4 muxer (hls_mux.c), the segments kept (hls_parts.c),
  * the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
  *
- * Memory: a segment is only its part blobs (one part without LL-HLS), and
- * a request for it gets them back to back. With a disk folder, each part
- * is let go as soon as the loop hears that its own file is written, and is
- * then served from that file; the segment file is joined from the part
- * files by the disk worker when the segment completes, and the segment is
- * served from it once written (a request in between waits for it). So only
- * the parts whose writes are still queued, or failed, are in memory. A
- * failed write is logged once per stream; a failed part is served from
- * memory until its segment leaves the window.
+ * Memory: without a disk folder a segment is only its part blobs (one
+ * part without LL-HLS), and a request for it gets them back to back. With
+ * one, no part is ever whole in memory: the muxer hands each frame to the
+ * open part's spool files as soon as it joins the part (on_spool), and at
+ * the cut the disk worker makes the part's file from its header and the
+ * spools. A part is served from that file once the loop hears it is made
+ * (a request in between waits), and so is its segment, joined from the
+ * part files when it completes. Why spools and not the part file itself
+ * with room left for the moof: the moof's size is known only at the cut,
+ * and copying the spools in the kernel costs less than padding every part.
+ * A failed write loses its part (404); the first is logged, all counted.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
@@ -38,10 +40,11 @@
 #include "hls_playlist.h"
 #include "log.h"
 
-#define MAX_WRITES     64   /* queued disk writes per stream */
-#define MAX_INITS      8    /* init segments still referenced */
-#define JUMP_BACK_MS   1000 /* a dts this far back restarts the timeline */
-#define JUMP_AHEAD_MS  5000 /* ... and this far ahead */
+#define MAX_WRITES     64	  /* queued disk writes per stream */
+#define MAX_SPOOL      (8u << 20) /* bytes of frames queued for a stream's spools */
+#define MAX_INITS      8	  /* init segments still referenced */
+#define JUMP_BACK_MS   1000	  /* a dts this far back restarts the timeline */
+#define JUMP_AHEAD_MS  5000	  /* ... and this far ahead */
 #define NAME_MAX_BYTES 128
 #define PART_SEGMENTS  3 /* complete segments whose parts are listed */
 
@@ -81,7 +84,8 @@ struct sc_hls {
 	uint64_t part_arrival; /* latest message of the open part */
 	int64_t wall_anchor_ms, dts_anchor;
 
-	int warned; /* a failed write was logged */
+	int spool_lost; /* a frame of the open part did not reach its spool */
+	int warned;	/* a failed write was logged */
 	sc_blob *playlist;
 	sc_hls_pl_segment *plsegs;
 	sc_hls_stats stats;
@@ -117,8 +121,10 @@ static void disk_failed(sc_hls *h, const char *file, int err)
 	if (h->warned)
 		return;
 	h->warned = 1;
-	sc_log_warn(h->name, "hls: writing %s/%s failed: %s; its parts stay in memory", h->path,
-		    file, strerror(-err));
+	sc_log_warn(h->name,
+		    "hls: writing %s/%s failed: %s (later failures of this stream are only "
+		    "counted)",
+		    h->path, file, strerror(-err));
 }
 
 static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
@@ -127,20 +133,16 @@ static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
 		sc_hls_disk_writev(h->disk, file, b, n);
 }
 
-/* The file of part `part` of s (part < 0: of s itself, from its parts
- * still in memory and the files of the others): a refused write keeps the
- * part in memory. */
-static void seg_write(sc_hls *h, sc_hls_seg *s, int64_t part, const char *file)
+/* The segment's file, from its parts' files and the blobs of those still
+ * in memory (with LL-HLS; without, its one part was spooled to it). */
+static void seg_write(sc_hls *h, sc_hls_seg *s, const char *file)
 {
 	int rc;
 
 	if (!h->disk)
 		return;
-	if (part >= 0)
-		rc = sc_hls_disk_write(h->disk, file, s->blobs[part]);
-	else
-		rc = sc_hls_disk_write_segment(h->disk, file, s->blobs, s->nparts);
-	sc_hls_seg_queued(s, part, rc);
+	rc = sc_hls_disk_write_segment(h->disk, file, s->blobs, s->nparts);
+	sc_hls_seg_queued(s, -1, rc);
 	if (rc < 0)
 		disk_failed(h, file, rc);
 }
@@ -154,6 +156,16 @@ static void disk_unlink(sc_hls *h, const char *file)
 static sc_hls_seg *open_seg(sc_hls *h)
 {
 	return h->open ? &h->segs[h->nsegs - 1] : NULL;
+}
+
+/* The file of part `part` of segment msn: its own with LL-HLS, else the
+ * segment's (its only part). */
+static void part_name(const sc_hls *h, int64_t msn, int64_t part, char *buf, size_t len)
+{
+	if (h->ll)
+		snprintf(buf, len, "%" PRId64 ".%" PRId64 ".m4s", msn, part);
+	else
+		snprintf(buf, len, "%" PRId64 ".m4s", msn);
 }
 
 static size_t ncomplete(const sc_hls *h)
@@ -253,7 +265,7 @@ static void drop_old(sc_hls *h)
 		sc_hls_seg *s = &h->segs[0];
 
 		/* Before its files are queued for removal: they may be read. */
-		if (h->ll && h->cfg.on_drop)
+		if (h->cfg.on_drop)
 			h->cfg.on_drop(h->cfg.userdata, s->msn);
 		if (h->ll) {
 			for (size_t i = 0; i < s->nparts; i++) {
@@ -283,34 +295,57 @@ static void drop_old(sc_hls *h)
 	}
 }
 
-/* Adds the part b ending at end (takes b and frames, also on failure). */
-static int add_part(sc_hls *h, sc_blob *b, int64_t end, sc_hls_frame_at *frames, size_t nframes)
+/* Adds the fragment f as the open segment's next part, ending at end
+ * (takes f's blob and frames, also on failure). With a disk folder its
+ * frames are in their spools: the part's file is made from them. */
+static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end)
 {
 	sc_hls_seg *s = open_seg(h);
+	int spooled = h->disk != NULL;
+	int64_t part;
 	char file[64];
 	int rc;
 
 	if (!s) {
-		sc_blob_unref(b);
-		sc_hls_frames_free(frames, nframes);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
-	rc = sc_hls_seg_add(s, b, end - h->part_start, h->part_key);
+	part = (int64_t)s->nparts;
+	part_name(h, s->msn, part, file, sizeof(file));
+	rc = sc_hls_seg_add(s, spooled ? NULL : sc_blob_ref(f->blob), end - h->part_start,
+			    h->part_key, &f->layout);
 	if (rc < 0) {
-		sc_hls_frames_free(frames, nframes);
-		return rc;
+		if (spooled)
+			sc_hls_disk_drop_spool(h->disk, file);
+		goto out;
 	}
-	if (h->ll) {
-		snprintf(file, sizeof(file), "%" PRId64 ".%zu.m4s", s->msn, s->nparts - 1);
-		seg_write(h, s, (int64_t)s->nparts - 1, file);
+	if (spooled) {
+		uint64_t bytes[SC_HLS_SPOOLS] = {f->layout.bytes[SC_HLS_VIDEO],
+						 f->layout.bytes[SC_HLS_AUDIO]};
+
+		if (h->spool_lost) {
+			sc_hls_disk_drop_spool(h->disk, file);
+			rc = -EIO;
+		} else {
+			rc = sc_hls_disk_finish(h->disk, file, f->blob, bytes);
+		}
+		h->spool_lost = 0;
+		/* Without parts the file made is the segment's. */
+		sc_hls_seg_queued(s, h->ll ? part : -1, rc);
+		if (rc < 0)
+			disk_failed(h, file, rc);
+		rc = 0;
+	}
+	if (h->ll)
 		h->stats.parts++;
-		/* From now on the part can be read back (sc_hls_read_part). */
-		if (frames && h->cfg.on_part)
-			h->cfg.on_part(h->cfg.userdata, s->msn, (int64_t)s->nparts - 1, frames,
-				       nframes);
-	}
-	sc_hls_frames_free(frames, nframes);
-	return 0;
+	/* From now on the frames can be read back (sc_hls_open_data). */
+	if (f->nframes && h->cfg.on_part)
+		h->cfg.on_part(h->cfg.userdata, s->msn, part, f->frames, f->nframes);
+out:
+	sc_blob_unref(f->blob);
+	sc_hls_frames_free(f->frames, f->nframes);
+	*f = (sc_hls_fragment){.end_dts = INT64_MIN};
+	return rc;
 }
 
 /* Closes the open segment at `end` (dts). One without parts is dropped. */
@@ -332,8 +367,11 @@ static void complete_seg(sc_hls *h, int64_t end)
 	s->complete = 1;
 	if (s->dur > h->longest_ms)
 		h->longest_ms = s->dur;
-	snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
-	seg_write(h, s, -1, file);
+	/* Without parts a spooled segment's file is already on its way. */
+	if (h->ll) {
+		snprintf(file, sizeof(file), "%" PRId64 ".m4s", s->msn);
+		seg_write(h, s, file);
+	}
 	h->stats.segments++;
 	h->stats.last_msn = s->msn;
 	drop_old(h);
@@ -359,26 +397,59 @@ static int new_seg(sc_hls *h, int64_t start)
 
 /* ---- muxer life ---- */
 
+/* The open part is given up: its spooled frames go. */
+static void drop_open_part(sc_hls *h)
+{
+	sc_hls_seg *s = open_seg(h);
+	char file[64];
+
+	if (!h->disk || !s)
+		return;
+	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
+	sc_hls_disk_drop_spool(h->disk, file);
+	h->spool_lost = 0;
+}
+
 static void stop_mux(sc_hls *h, int flush)
 {
-	sc_hls_frame_at *frames = NULL;
-	int64_t end = INT64_MIN;
-	sc_blob *b = NULL;
-	size_t nframes = 0;
+	sc_hls_fragment f;
 
 	if (!h->mux)
 		return;
-	if (flush && sc_hls_mux_flush(h->mux, 1, &b, &end, &frames, &nframes, NULL, 0) == 0 && b) {
+	if (flush && sc_hls_mux_flush(h->mux, 1, h->cfg.on_part != NULL, &f, NULL, 0) == 0 &&
+	    f.blob) {
+		int64_t end = f.end_dts;
+
 		if (end == INT64_MIN)
 			end = h->last_dts + sc_hls_mux_frame_ms(h->mux, SC_HLS_VIDEO);
-		if (add_part(h, b, end, frames, nframes) == 0)
+		if (add_part(h, &f, end) == 0)
 			h->part_start = end;
+	} else {
+		drop_open_part(h);
 	}
 	complete_seg(h, h->part_start);
 	sc_hls_mux_free(h->mux);
 	h->mux = NULL;
 	h->next_disc = 1;
 	h->restart = 0;
+}
+
+/* Muxer spool: the open part's next frame goes to its track's spool. */
+static void on_spool(void *ud, int track, sc_media *m, size_t off, uint32_t at)
+{
+	sc_hls *h = ud;
+	sc_hls_seg *s = open_seg(h);
+	char file[64];
+	int rc;
+
+	if (!s || h->spool_lost)
+		return;
+	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
+	rc = sc_hls_disk_spool(h->disk, file, track, m, off, at);
+	if (rc < 0) {
+		h->spool_lost = 1; /* the part is lost; the next one starts afresh */
+		disk_failed(h, file, rc);
+	}
 }
 
 static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *err, size_t errlen)
@@ -391,6 +462,9 @@ static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *er
 	rc = sc_hls_mux_new(h->in, &h->mux, &init, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (h->disk)
+		sc_hls_mux_spool(h->mux, on_spool, h);
+	h->spool_lost = 0;
 	if (h->ninits == MAX_INITS) {
 		sc_blob_unref(h->inits[0].blob);
 		memmove(&h->inits[0], &h->inits[1], (MAX_INITS - 1) * sizeof(h->inits[0]));
@@ -497,14 +571,12 @@ static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, siz
 		goto mux_failed;
 	if ((cut_part || cut_seg) && sc_hls_mux_pending(h->mux)) {
 		uint64_t part_arrival = h->part_arrival;
-		sc_hls_frame_at *frames = NULL;
-		size_t nframes = 0;
-		sc_blob *b = NULL;
+		sc_hls_fragment f;
 
-		rc = sc_hls_mux_flush(h->mux, 0, &b, NULL, &frames, &nframes, err, errlen);
+		rc = sc_hls_mux_flush(h->mux, 0, h->cfg.on_part != NULL, &f, err, errlen);
 		if (rc < 0)
 			goto mux_failed;
-		if (b && (rc = add_part(h, b, dts, frames, nframes)) < 0) {
+		if (f.blob && (rc = add_part(h, &f, dts)) < 0) {
 			set_err(err, errlen, rc, "out of memory");
 			goto mux_failed;
 		}
@@ -547,9 +619,31 @@ static void on_disk_done(void *userdata, const char *file, int err)
 	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT ? -1 : p, err);
 	if (err < 0)
 		disk_failed(h, file, err);
-	/* A request for the segment may be waiting for its file. */
-	if (kind == SC_HLS_FILE_SEGMENT && h->cfg.on_update)
+	/* A request for it may be waiting for its file. */
+	if (h->cfg.on_update)
 		h->cfg.on_update(h->cfg.userdata);
+}
+
+/* A spooled frame is on disk: it can be read back from there. */
+static void on_disk_spooled(void *userdata, const char *file, int track, sc_media *m, size_t off,
+			    uint32_t at, int err)
+{
+	sc_hls *h = userdata;
+	int64_t a = 0, p = 0;
+	int kind = sc_hls_parse_name(file, &a, &p);
+	sc_hls_frame_at f = {.m = m, .off = (uint32_t)off, .at = at};
+
+	(void)track;
+	if (err < 0) {
+		disk_failed(h, file, err);
+		return;
+	}
+	if (kind == SC_HLS_FILE_SEGMENT)
+		p = 0;
+	else if (kind != SC_HLS_FILE_PART)
+		return;
+	if (h->cfg.on_part && find_seg(h, a))
+		h->cfg.on_part(h->cfg.userdata, a, p, &f, 1);
 }
 
 /* ---- API ---- */
@@ -674,10 +768,10 @@ sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, 
 				strerror(errno));
 			goto fail;
 		}
-		h->disk = sc_hls_disk_new(loop, h->path, MAX_WRITES);
+		h->disk = sc_hls_disk_new(loop, h->path, MAX_WRITES, MAX_SPOOL);
 		if (!h->disk)
 			goto oom;
-		sc_hls_disk_set_done(h->disk, on_disk_done, h);
+		sc_hls_disk_set_done(h->disk, on_disk_done, on_disk_spooled, h);
 	}
 	return h;
 oom:
@@ -783,17 +877,51 @@ void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret)
 	sc_hls_disk_stats(h->disk, &ret->write_errors, &ret->write_drops);
 }
 
-int sc_hls_read_part(sc_hls *h, int64_t msn, int64_t part, sc_blob **ret)
+int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_body **ret,
+		     uint64_t *ret_base)
 {
-	sc_hls_body *body;
+	sc_hls_seg *s = h ? find_seg(h, msn) : NULL;
+	const sc_hls_layout *lay;
+	int ready, spooling;
 	char file[64];
 	int rc;
 
-	snprintf(file, sizeof(file), "%" PRId64 ".%" PRId64 ".m4s", msn, part);
-	rc = sc_hls_open(h, file, &body);
-	if (rc < 0)
-		return rc == -EAGAIN ? -ENOENT : rc;
-	rc = sc_hls_body_read(body, ret);
-	sc_hls_body_free(body);
-	return rc;
+	if (!s || part < 0 || track < 0 || track >= SC_HLS_TRACKS || !ret || !ret_base)
+		return -ENOENT;
+	part_name(h, msn, part, file, sizeof(file));
+	if ((size_t)part == s->nparts) {
+		/* The open part: only what is in its spools. */
+		if (s != open_seg(h) || !h->mux || !h->disk)
+			return -ENOENT;
+		*ret_base = 0;
+		return sc_hls_disk_open_spool(h->path, track, file, ret);
+	}
+	if ((size_t)part > s->nparts)
+		return -ENOENT;
+	lay = &s->lay[part];
+	*ret_base = lay->hdr + (track == SC_HLS_AUDIO ? lay->bytes[SC_HLS_VIDEO] : 0);
+	if (s->blobs[part]) {
+		sc_hls_body *b = sc_hls_body_new("video/mp4", 1);
+
+		if (!b)
+			return -ENOMEM;
+		sc_hls_body_add(b, s->blobs[part]);
+		*ret = b;
+		return 0;
+	}
+	ready = h->ll ? s->where[part] == SC_HLS_PART_FILE : s->written;
+	spooling = h->ll ? s->where[part] == SC_HLS_PART_PENDING : s->seg_pending;
+	if (!ready && !spooling)
+		return -ENOENT;
+	if (spooling) {
+		/* Its file is being made: the spool, or the file if it was just
+		 * renamed into place (before the spools went). */
+		rc = sc_hls_disk_open_spool(h->path, track, file, ret);
+		if (rc != -ENOENT) {
+			if (rc == 0)
+				*ret_base = 0;
+			return rc;
+		}
+	}
+	return sc_hls_body_open(h->path, file, "video/mp4", ret);
 }

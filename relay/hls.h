@@ -6,18 +6,18 @@
  *
  * Files are written under DIR/NAME/ by a worker thread: each file to a
  * temporary name, then renamed; old ones deleted. The loop never waits
- * for a write: a full write queue drops writes and counts them (it reads
- * back a part written moments ago for the key frame cache, from the page
- * cache, when a player joins: sc_hls_read_part). In memory stay the
- * playlist, the init segments, and each part until its own file is written
- * (then it is served from that file: an fd, sent by the HTTP server). A
- * segment's file is joined from its parts' files by the worker when it
- * completes; the segment is served from it once written (a request in
- * between waits, like one for the preload hint part). A part whose write
- * failed or was dropped stays in memory until it leaves the window (the
- * first failure is logged); a segment whose own file failed is gone (404)
- * unless all its parts are still in memory. Without DIR everything the
- * window needs stays in memory.
+ * for a write: a full write queue drops writes and counts them.
+ *
+ * With DIR, frames are not kept in memory until their part is cut: each
+ * one is written to the open part's spool files (one per track) as soon
+ * as the next frame of its track gives its duration, and when the part is
+ * cut its file is made from its header and the spools. A part is served
+ * from its file; a request that comes while the file is being made waits
+ * for it, like one for the preload hint part. A segment's file is joined
+ * from its parts' files. A frame or part that cannot be written loses its
+ * part (404; the first failure is logged, all are counted). In memory stay
+ * the playlist, the init segments and the frames not yet spooled. Without
+ * DIR, the parts the window needs stay in memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
@@ -47,8 +47,9 @@ sc_blob *sc_blob_new(const void *data, size_t len); /* NULL on OOM */
 sc_blob *sc_blob_ref(sc_blob *b);
 void sc_blob_unref(sc_blob *b); /* any thread */
 
-/* One frame of a part and where it is in the part's file: the bytes of m
- * from off on (after its FLV header) start at offset at. */
+/* One frame of a part and where it is in the part: the bytes of m from off
+ * on (after its FLV header) start at offset `at` among the bytes of its
+ * track in the part (sc_hls_open_data). */
 typedef struct {
 	sc_media *m;
 	uint32_t off, at;
@@ -65,15 +66,17 @@ typedef struct {
 	/* Called after each playlist change (new part or segment), so that
 	 * blocked HTTP requests can be answered. */
 	void (*on_update)(void *userdata);
-	/* With parts: part `part` of segment msn is cut, with frames[0..n)
-	 * in it (referenced for the call). From then on, while its segment is
-	 * in the window, sc_hls_read_part gives its bytes (from memory, or from
-	 * its file once written): a cache of the frames may let its copies go.
-	 * Called from within sc_hls_write and sc_hls_end. NULL: not wanted. */
+	/* The frames[0..n) (referenced for the call) are in part `part` of
+	 * segment msn (without LL-HLS: its one part, 0), and from now on,
+	 * while the segment is in the window, sc_hls_open_data can read them
+	 * back: a cache of the frames may let its copies go. Called when the
+	 * part is cut, or with DIR for each frame once it is in its spool
+	 * file; from within sc_hls_write and sc_hls_end, or from the loop.
+	 * NULL: not wanted. */
 	void (*on_part)(void *userdata, int64_t msn, int64_t part, const sc_hls_frame_at *frames,
 			size_t n);
-	/* With parts: segment msn leaves the window; sc_hls_read_part still
-	 * reads its parts during the call, not after. NULL: not wanted. */
+	/* Segment msn leaves the window; sc_hls_open_data still reads its
+	 * parts during the call, not after. NULL: not wanted. */
 	void (*on_drop)(void *userdata, int64_t msn);
 	void *userdata;
 } sc_hls_config;
@@ -125,14 +128,19 @@ void sc_hls_body_free(sc_hls_body *b);
  * thread) or joined from its blobs. 0, -EIO (the file was shorter), -ENOMEM.
  * Any thread. */
 int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret);
+/* len of a body's bytes from off on, into buf. 0 or -EIO. Any thread. */
+int sc_hls_body_pread(const sc_hls_body *body, uint64_t off, void *buf, size_t len);
 
 /*
- * The bytes of part `part` of segment msn, from memory or read from its
- * file (on the calling thread: a file written moments ago, so from the
- * page cache), in a new blob. 0, -ENOENT (not or no longer there), -EIO,
- * -ENOMEM.
+ * Where the bytes of track `track` (0 video, 1 audio) in part `part` of
+ * segment msn are (the
+ * open part too, with DIR): a new body in *ret (from memory, its file, or
+ * its spool file while the part's file is being made) in which they start
+ * at *ret_base. A frame's bytes are then at *ret_base + its `at`. May open
+ * a file (never reads it). 0, -ENOENT (not or no longer there), -ENOMEM.
  */
-int sc_hls_read_part(sc_hls *h, int64_t msn, int64_t part, sc_blob **ret);
+int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_body **ret,
+		     uint64_t *ret_base);
 
 /*
  * Blocking playlist reload: is the playlist holding segment msn (and, if

@@ -147,7 +147,45 @@ int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret)
 	return 0;
 }
 
-int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret)
+int sc_hls_body_pread(const sc_hls_body *body, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	if (off > body->len || len > body->len - off)
+		return -EIO;
+	if (body->fd >= 0) {
+		while (len) {
+			ssize_t n = pread(body->fd, p, len, (off_t)off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return -EIO;
+			p += n;
+			off += (uint64_t)n;
+			len -= (size_t)n;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < body->nblobs && len; i++) {
+		const sc_blob *b = body->blobs[i];
+		size_t k;
+
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		k = b->len - (size_t)off < len ? b->len - (size_t)off : len;
+		memcpy(p, b->data + off, k);
+		p += k;
+		len -= k;
+		off = 0;
+	}
+	return len ? -EIO : 0;
+}
+
+static int open_body(const char *dir, const char *prefix, const char *file, const char *mime,
+		     sc_hls_body **ret)
 {
 	char path[4096];
 	sc_hls_body *b;
@@ -156,7 +194,7 @@ int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls
 
 	if (!dir || check_name(file) < 0)
 		return -ENOENT;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+	n = snprintf(path, sizeof(path), "%s/%s%s", dir, prefix, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENOENT;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -177,17 +215,44 @@ int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls
 	return 0;
 }
 
+int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret)
+{
+	return open_body(dir, "", file, mime, ret);
+}
+
+static const char *const spool_prefix[SC_HLS_SPOOLS] = {".tmp-v-", ".tmp-a-"};
+
+int sc_hls_disk_open_spool(const char *dir, int track, const char *file, sc_hls_body **ret)
+{
+	if (track < 0 || track >= SC_HLS_SPOOLS)
+		return -ENOENT;
+	return open_body(dir, spool_prefix[track], file, "video/mp4", ret);
+}
+
 /* ---- disk jobs ---- */
 
-enum { JOB_WRITE, JOB_UNLINK, JOB_CLEAN };
+enum { JOB_WRITE, JOB_UNLINK, JOB_CLEAN, JOB_SPOOL, JOB_FINISH, JOB_DROP_SPOOL };
 
 struct job {
 	struct job *next;
 	int op;
 	int err; /* set by the worker */
 	char name[NAME_MAX_LEN];
-	size_t nblobs;	  /* JOB_WRITE: the file is these back to back */
-	sc_blob *blobs[]; /* references; NULL: the part file NAME-without-.m4s.i.m4s */
+	/* JOB_SPOOL: m's bytes from off on go to track's spool of NAME at `at` */
+	int track;
+	sc_media *m;
+	size_t off;
+	uint32_t at;
+	uint64_t bytes[SC_HLS_SPOOLS]; /* JOB_FINISH: each spool's length */
+	size_t nblobs;		       /* JOB_WRITE: the file is these back to back */
+	sc_blob *blobs[];	       /* references; NULL: the part file NAME-without-.m4s.i.m4s */
+};
+
+/* The worker's open spool file of one track (only the worker touches it). */
+struct spool {
+	int fd; /* -1: none */
+	char name[NAME_MAX_LEN];
+	int failed; /* a write to it failed */
 };
 
 struct sc_hls_disk {
@@ -197,17 +262,22 @@ struct sc_hls_disk {
 	struct job *head, *tail; /* queued */
 	size_t nwrites;		 /* queued writes */
 	size_t max_writes;
+	size_t spool_bytes; /* of the spool jobs queued or in flight */
+	size_t max_spool_bytes;
 	struct job *batch; /* in flight, owned by the worker */
 	int busy, closing;
 	uint64_t errors, drops;
 	sc_hls_disk_done_fn done;
+	sc_hls_disk_spooled_fn spooled;
 	void *done_userdata;
+	struct spool spools[SC_HLS_SPOOLS];
 };
 
 static void job_free(struct job *j)
 {
 	for (size_t i = 0; i < j->nblobs; i++)
 		sc_blob_unref(j->blobs[i]);
+	sc_media_unref(j->m);
 	free(j);
 }
 
@@ -250,25 +320,28 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Appends the part file i of segment j->name ("S.m4s": "S.i.m4s") to fd. */
-static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd)
+/* Appends the file at path to fd: all of it, or exactly want bytes
+ * (want != UINT64_MAX; a file of another length is -EIO). */
+static int copy_file(const char *path, int fd, uint64_t want)
 {
-	char name[NAME_MAX_LEN + 24], path[4096];
-	size_t stem = strlen(j->name) - 4;
 	uint8_t buf[16384];
 	int in, rc = 0, copied = 0;
+	uint64_t done = 0;
+	struct stat st;
 	ssize_t n;
 
-	snprintf(name, sizeof(name), "%.*s.%zu.m4s", (int)stem, j->name, i);
-	if (path_of(d, "", name, path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
 	in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
+	if (want != UINT64_MAX && (fstat(in, &st) < 0 || (uint64_t)st.st_size != want)) {
+		rc = -EIO;
+		goto out;
+	}
 	for (;;) {
 		n = copy_file_range(in, NULL, fd, NULL, 1 << 20, 0);
 		if (n > 0) {
 			copied = 1;
+			done += (uint64_t)n;
 			continue;
 		}
 		if (n == 0)
@@ -290,10 +363,25 @@ static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd
 			rc = rc < 0 ? rc : -errno;
 			break;
 		}
+		done += (uint64_t)n;
 	}
 out:
+	if (rc == 0 && want != UINT64_MAX && done != want)
+		rc = -EIO;
 	close(in);
 	return rc;
+}
+
+/* Appends the part file i of segment j->name ("S.m4s": "S.i.m4s") to fd. */
+static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd)
+{
+	char name[NAME_MAX_LEN + 24], path[4096];
+	size_t stem = strlen(j->name) - 4;
+
+	snprintf(name, sizeof(name), "%.*s.%zu.m4s", (int)stem, j->name, i);
+	if (path_of(d, "", name, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	return copy_file(path, fd, UINT64_MAX);
 }
 
 static int do_write(const sc_hls_disk *d, const struct job *j)
@@ -320,6 +408,118 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 		rc = -errno;
 	if (rc < 0)
 		unlink(tmp);
+	return rc;
+}
+
+/* ---- spools: a part's frames, one file per track, while it is open ---- */
+
+static void spool_close(struct spool *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+	sp->fd = -1;
+	sp->name[0] = 0;
+	sp->failed = 0;
+}
+
+static int do_spool(sc_hls_disk *d, const struct job *j)
+{
+	struct spool *sp = &d->spools[j->track];
+	const uint8_t *p = j->m->data + j->off;
+	size_t len = j->m->len - j->off;
+	off_t at = j->at;
+	char path[4096];
+
+	if (sp->fd < 0 || strcmp(sp->name, j->name) != 0) {
+		spool_close(sp);
+		if (path_of(d, spool_prefix[j->track], j->name, path, sizeof(path)) < 0)
+			return -ENAMETOOLONG;
+		/* The first frame starts the file afresh. */
+		sp->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (at == 0 ? O_TRUNC : 0), 0644);
+		snprintf(sp->name, sizeof(sp->name), "%s", j->name);
+		if (sp->fd < 0) {
+			sp->failed = 1;
+			return -errno;
+		}
+	}
+	while (len) {
+		ssize_t n = pwrite(sp->fd, p, len, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			sp->failed = 1;
+			return n < 0 ? -errno : -EIO;
+		}
+		p += n;
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Closes and removes the spools of NAME. Returns -EIO if a write to one of
+ * them had failed. */
+static int drop_spools(sc_hls_disk *d, const char *name)
+{
+	char path[4096];
+	int rc = 0;
+
+	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
+		struct spool *sp = &d->spools[t];
+
+		if (strcmp(sp->name, name) == 0) {
+			if (sp->failed)
+				rc = -EIO;
+			spool_close(sp);
+		}
+		if (path_of(d, spool_prefix[t], name, path, sizeof(path)) == 0)
+			unlink(path);
+	}
+	return rc;
+}
+
+/* NAME from the header blob and the spools back to back, then the spools go. */
+static int do_finish(sc_hls_disk *d, const struct job *j)
+{
+	char tmp[4096], dst[4096], path[4096];
+	int fd, rc = 0, bad = 0;
+
+	for (int t = 0; t < SC_HLS_SPOOLS; t++)
+		bad |= strcmp(d->spools[t].name, j->name) == 0 && d->spools[t].failed;
+	if (bad) {
+		drop_spools(d, j->name);
+		return -EIO;
+	}
+	if (path_of(d, ".tmp-", j->name, tmp, sizeof(tmp)) < 0 ||
+	    path_of(d, "", j->name, dst, sizeof(dst)) < 0) {
+		drop_spools(d, j->name);
+		return -ENAMETOOLONG;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		drop_spools(d, j->name);
+		return rc;
+	}
+	rc = write_all(fd, j->blobs[0]->data, j->blobs[0]->len);
+	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++) {
+		if (!j->bytes[t])
+			continue;
+		if (path_of(d, spool_prefix[t], j->name, path, sizeof(path)) < 0)
+			rc = -ENAMETOOLONG;
+		else
+			rc = copy_file(path, fd, j->bytes[t]);
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	/* Renamed before the spools go: a reader that misses a spool finds the
+	 * part in its place. */
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	drop_spools(d, j->name);
 	return rc;
 }
 
@@ -375,6 +575,15 @@ static void work_cb(uv_work_t *w)
 		case JOB_CLEAN:
 			j->err = do_clean(d);
 			break;
+		case JOB_SPOOL:
+			j->err = do_spool(d, j);
+			break;
+		case JOB_FINISH:
+			j->err = do_finish(d, j);
+			break;
+		case JOB_DROP_SPOOL:
+			drop_spools(d, j->name);
+			break;
 		}
 	}
 }
@@ -387,6 +596,8 @@ static void disk_free(sc_hls_disk *d)
 		d->head = j->next;
 		job_free(j);
 	}
+	for (int t = 0; t < SC_HLS_SPOOLS; t++)
+		spool_close(&d->spools[t]);
 	free(d->dir);
 	free(d);
 }
@@ -395,8 +606,12 @@ static void after_cb(uv_work_t *w, int status);
 
 static void report(sc_hls_disk *d, const struct job *j)
 {
-	if (j->op == JOB_WRITE && d->done && !d->closing)
+	if (d->closing)
+		return;
+	if ((j->op == JOB_WRITE || j->op == JOB_FINISH) && d->done)
 		d->done(d->done_userdata, j->name, j->err);
+	if (j->op == JOB_SPOOL && d->spooled)
+		d->spooled(d->done_userdata, j->name, j->track, j->m, j->off, j->at, j->err);
 }
 
 static void submit(sc_hls_disk *d)
@@ -413,6 +628,8 @@ static void submit(sc_hls_disk *d)
 
 		while ((j = d->batch)) {
 			d->batch = j->next;
+			if (j->op == JOB_SPOOL)
+				d->spool_bytes -= j->m->len - j->off;
 			d->errors++;
 			j->err = -EIO;
 			report(d, j);
@@ -429,6 +646,8 @@ static void after_cb(uv_work_t *w, int status)
 
 	while ((j = d->batch)) {
 		d->batch = j->next;
+		if (j->op == JOB_SPOOL)
+			d->spool_bytes -= j->m->len - j->off;
 		if (status < 0 && j->err == 0)
 			j->err = status;
 		if (j->err < 0)
@@ -442,7 +661,8 @@ static void after_cb(uv_work_t *w, int status)
 		disk_free(d);
 }
 
-sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes)
+sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes,
+			     size_t max_spool_bytes)
 {
 	sc_hls_disk *d = calloc(1, sizeof(*d));
 	struct job *j;
@@ -452,7 +672,10 @@ sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes
 	d->loop = loop;
 	d->work.data = d;
 	d->max_writes = max_writes ? max_writes : 1;
+	d->max_spool_bytes = max_spool_bytes;
 	d->dir = strdup(dir);
+	for (int t = 0; t < SC_HLS_SPOOLS; t++)
+		d->spools[t].fd = -1;
 	j = job_new(JOB_CLEAN, NULL, 0);
 	if (!d->dir || !j)
 		goto fail;
@@ -549,11 +772,77 @@ int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
 	return 0;
 }
 
-void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, void *userdata)
+int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
+		      uint32_t at)
+{
+	struct job *j;
+
+	if (!d || check_name(file) < 0 || d->closing || track < 0 || track >= SC_HLS_SPOOLS || !m ||
+	    off >= m->len)
+		return -EINVAL;
+	if (m->len - off > d->max_spool_bytes - d->spool_bytes) {
+		d->drops++;
+		return -ENOBUFS;
+	}
+	j = job_new(JOB_SPOOL, file, 0);
+	if (!j)
+		return -ENOMEM;
+	j->track = track;
+	j->m = sc_media_ref(m);
+	j->off = off;
+	j->at = at;
+	d->spool_bytes += m->len - off;
+	push(d, j);
+	submit(d);
+	return 0;
+}
+
+int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
+		       const uint64_t bytes[SC_HLS_SPOOLS])
+{
+	struct job *j;
+
+	if (!d || !header || check_name(file) < 0 || d->closing)
+		return -EINVAL;
+	if (d->nwrites >= d->max_writes) {
+		d->drops++;
+		sc_hls_disk_drop_spool(d, file);
+		return -ENOBUFS;
+	}
+	j = job_new(JOB_FINISH, file, 1);
+	if (!j) {
+		sc_hls_disk_drop_spool(d, file);
+		return -ENOMEM;
+	}
+	j->blobs[0] = sc_blob_ref(header);
+	j->nblobs = 1;
+	memcpy(j->bytes, bytes, sizeof(j->bytes));
+	d->nwrites++;
+	push(d, j);
+	submit(d);
+	return 0;
+}
+
+void sc_hls_disk_drop_spool(sc_hls_disk *d, const char *file)
+{
+	struct job *j;
+
+	if (!d || check_name(file) < 0 || d->closing)
+		return;
+	j = job_new(JOB_DROP_SPOOL, file, 0);
+	if (!j)
+		return; /* the next clean-up at start removes it */
+	push(d, j);
+	submit(d);
+}
+
+void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, sc_hls_disk_spooled_fn spooled,
+			  void *userdata)
 {
 	if (!d)
 		return;
 	d->done = fn;
+	d->spooled = spooled;
 	d->done_userdata = userdata;
 }
 
@@ -569,6 +858,7 @@ void sc_hls_disk_close(sc_hls_disk *d)
 		return;
 	d->closing = 1;
 	d->done = NULL;
+	d->spooled = NULL;
 	submit(d);
 	if (!d->busy)
 		disk_free(d);

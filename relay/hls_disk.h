@@ -16,6 +16,9 @@
 #include <uv.h>
 
 #include "hls.h"
+#include "media.h"
+
+#define SC_HLS_SPOOLS 2 /* tracks: video, audio (as SC_HLS_VIDEO, SC_HLS_AUDIO) */
 
 /* A blob with room for len bytes made from b, which must not be shared yet
  * (one reference): its first min(len, b->len) bytes kept, b->len = len. b
@@ -33,8 +36,10 @@ int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls
 typedef struct sc_hls_disk sc_hls_disk;
 
 /* dir exists. The first job removes what an earlier run left in it (only
- * names this module writes). max_writes bounds the queued writes. */
-sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes);
+ * names this module writes). max_writes bounds the queued writes (and part
+ * finishes), max_spool_bytes the bytes of the queued spooled frames. */
+sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes,
+			     size_t max_spool_bytes);
 /* Queues a write of file (takes its own reference to b). A queued write of
  * the same name is replaced and moved to the end (the playlist). -ENOBUFS
  * when the queue is full (counted as a drop), -ENOMEM, -EINVAL. */
@@ -46,12 +51,39 @@ int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, 
  * a NULL blobs[i] stands for the file "S.i.m4s" written earlier (read back
  * by the worker, so no copy of the segment is held in memory). */
 int sc_hls_disk_write_segment(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n);
-/* done(userdata, file, err) runs on the loop when a queued write is over:
- * err 0 once the file is in place under its name, else a negative errno. A
- * write superseded by a later one of the same name reports nothing; nothing
- * is reported after sc_hls_disk_close(). */
+/*
+ * Spooling a part (hls_mux.h): while part file FILE is open, each frame's
+ * bytes (m's from off on; a reference is held until written) go to the
+ * spool of its track, ".tmp-v-FILE" or ".tmp-a-FILE", at offset `at`.
+ * sc_hls_disk_finish then makes FILE from header and the spools back to
+ * back (bytes[t]: the length each spool must have; 0: none), renamed into
+ * place before the spools are removed, and fails (-EIO) if any write to
+ * them failed. sc_hls_disk_drop_spool removes the spools of a part that
+ * is given up. -ENOBUFS when the queue is full (counted as a drop; a
+ * refused finish drops the spools), -ENOMEM, -EINVAL. The worker reads a
+ * spooled frame's bytes; its reference is taken and dropped on the loop.
+ */
+int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
+		      uint32_t at);
+int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
+		       const uint64_t bytes[SC_HLS_SPOOLS]);
+void sc_hls_disk_drop_spool(sc_hls_disk *d, const char *file);
+/* A body of what is in track's spool of FILE under dir so far (-ENOENT if
+ * there is none). Any thread. */
+int sc_hls_disk_open_spool(const char *dir, int track, const char *file, sc_hls_body **ret);
+/*
+ * On the loop: done(userdata, file, err) when a queued write or finish is
+ * over (err 0 once the file is in place under its name, else a negative
+ * errno); spooled(userdata, file, track, m, off, at, err) when a spooled
+ * frame is written (err 0) or not. A write superseded by a later one of
+ * the same name reports nothing; nothing is reported after
+ * sc_hls_disk_close().
+ */
 typedef void (*sc_hls_disk_done_fn)(void *userdata, const char *file, int err);
-void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, void *userdata);
+typedef void (*sc_hls_disk_spooled_fn)(void *userdata, const char *file, int track, sc_media *m,
+				       size_t off, uint32_t at, int err);
+void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, sc_hls_disk_spooled_fn spooled,
+			  void *userdata);
 /* Queues the removal of file (a missing file is not an error). */
 int sc_hls_disk_unlink(sc_hls_disk *d, const char *file);
 void sc_hls_disk_stats(const sc_hls_disk *d, uint64_t *ret_errors, uint64_t *ret_drops);

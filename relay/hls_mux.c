@@ -170,10 +170,12 @@ struct track {
 	struct held held;
 	int64_t last_dts; /* ms; INT64_MIN: none yet */
 	int64_t step;	  /* ms */
-	/* The open fragment: samples[i] is refs[i]'s bytes. */
+	/* The open fragment: samples[i] is refs[i]'s bytes (spooling: both
+	 * NULL, the bytes went to the spool). */
 	sc_fmp4_sample *samples;
 	sc_media **refs;
 	size_t n, cap;
+	size_t bytes;  /* of samples[0..n) */
 	uint64_t base; /* decode time of samples[0], timescale units */
 };
 
@@ -181,6 +183,8 @@ struct sc_hls_mux {
 	struct track tr[SC_HLS_TRACKS];
 	uint32_t seq; /* of the last fragment */
 	size_t bytes; /* in the open fragment */
+	sc_hls_spool_fn spool;
+	void *spool_ud;
 };
 
 /* ms to timescale units, rounded; ms >= 0. */
@@ -194,6 +198,7 @@ static void drop_samples(struct track *t)
 	for (size_t i = 0; i < t->n; i++)
 		sc_media_unref(t->refs[i]);
 	t->n = 0;
+	t->bytes = 0;
 }
 
 void sc_hls_mux_free(sc_hls_mux *mx)
@@ -299,8 +304,14 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	cto = units(t, h->pts) - dts;
 	if (t->n == 0)
 		t->base = (uint64_t)dts;
+	if (mx->spool) {
+		/* Its bytes go now; only its description stays. */
+		mx->spool(mx->spool_ud, (int)(t - mx->tr), h->m, h->off, (uint32_t)t->bytes);
+		sc_media_unref(h->m);
+		h->m = NULL;
+	}
 	t->samples[t->n] = (sc_fmp4_sample){
-		.data = h->m->data + h->off,
+		.data = h->m ? h->m->data + h->off : NULL,
 		.len = len,
 		.duration = (uint32_t)(dur < 1		  ? 1
 				       : dur > UINT32_MAX ? UINT32_MAX
@@ -309,6 +320,7 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 		.key = h->key,
 	};
 	t->refs[t->n++] = h->m; /* the reference moves */
+	t->bytes += len;
 	mx->bytes += len;
 	h->m = NULL;
 	return 0;
@@ -359,17 +371,24 @@ void sc_hls_frames_free(sc_hls_frame_at *frames, size_t n)
 	free(frames);
 }
 
-/* The open fragment's frames, moved into a list with where each is in the
- * fragment: the runs' bytes are back to back from mdat_at on. */
-static int take_frames(sc_hls_mux *mx, size_t mdat_at, sc_hls_frame_at **ret, size_t *ret_n)
+void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud)
 {
-	size_t n = sc_hls_mux_pending(mx), k = 0, at = mdat_at;
+	mx->spool = fn;
+	mx->spool_ud = ud;
+}
+
+/* The open fragment's frames, moved into a list with where each is among
+ * its track's bytes. */
+static int take_frames(sc_hls_mux *mx, sc_hls_frame_at **ret, size_t *ret_n)
+{
+	size_t n = sc_hls_mux_pending(mx), k = 0;
 	sc_hls_frame_at *f = malloc(n * sizeof(*f));
 
 	if (!f)
 		return -ENOMEM;
 	for (int i = 0; i < SC_HLS_TRACKS; i++) {
 		struct track *t = &mx->tr[i];
+		size_t at = 0;
 
 		for (size_t j = 0; j < t->n; j++) {
 			f[k++] = (sc_hls_frame_at){
@@ -386,17 +405,15 @@ static int take_frames(sc_hls_mux *mx, size_t mdat_at, sc_hls_frame_at **ret, si
 	return 0;
 }
 
-int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts,
-		     sc_hls_frame_at **ret_frames, size_t *ret_nframes, char *err, size_t errlen)
+int sc_hls_mux_flush(sc_hls_mux *mx, int final, int want_frames, sc_hls_fragment *ret, char *err,
+		     size_t errlen)
 {
 	sc_fmp4_run runs[SC_HLS_TRACKS];
-	sc_hls_frame_at *frames = NULL;
-	size_t nruns = 0, nframes = 0, mdat_at = 0;
-	int64_t end = INT64_MIN;
-	sc_blob *b = NULL;
+	size_t nruns = 0, mdat_at = 0;
 	uint32_t id = 0;
 	int rc;
 
+	*ret = (sc_hls_fragment){.end_dts = INT64_MIN};
 	if (final) {
 		for (int i = 0; i < SC_HLS_TRACKS; i++) {
 			struct track *t = &mx->tr[i];
@@ -409,9 +426,11 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 			if (rc < 0)
 				return fail(err, errlen, rc, "%s", why(rc));
 			if (i == SC_HLS_VIDEO || !mx->tr[SC_HLS_VIDEO].present)
-				end = e;
+				ret->end_dts = e;
 		}
 	}
+	if (!sc_hls_mux_pending(mx))
+		return 0;
 	for (int i = 0; i < SC_HLS_TRACKS; i++) {
 		struct track *t = &mx->tr[i];
 
@@ -420,26 +439,24 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_
 		id++; /* track_ID: the present tracks in order, as in the init segment */
 		runs[nruns++] = (sc_fmp4_run){
 			.track_id = id, .base_dts = t->base, .samples = t->samples, .n = t->n};
+		ret->layout.bytes[i] = (uint32_t)t->bytes;
 	}
-	if (sc_hls_mux_pending(mx)) {
-		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &b, &mdat_at);
-		if (rc < 0)
-			return fail(err, errlen, rc, "%s", why(rc));
-		if (ret_frames && take_frames(mx, mdat_at, &frames, &nframes) < 0) {
-			sc_blob_unref(b);
-			return fail(err, errlen, -ENOMEM, "out of memory");
-		}
-		mx->seq++;
-		for (int i = 0; i < SC_HLS_TRACKS; i++)
-			drop_samples(&mx->tr[i]);
-		mx->bytes = 0;
+	if (mx->spool)
+		rc = sc_fmp4_header(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &ret->blob);
+	else
+		rc = sc_fmp4_fragment(mx->seq + 1, runs, nruns, MUX_MAX_BYTES, &ret->blob,
+				      &mdat_at);
+	if (rc < 0)
+		return fail(err, errlen, rc, "%s", why(rc));
+	ret->layout.hdr = (uint32_t)(mx->spool ? ret->blob->len : mdat_at);
+	if (want_frames && !mx->spool && take_frames(mx, &ret->frames, &ret->nframes) < 0) {
+		sc_blob_unref(ret->blob);
+		ret->blob = NULL;
+		return fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	*ret = b;
-	if (ret_end_dts)
-		*ret_end_dts = end;
-	if (ret_frames) {
-		*ret_frames = frames;
-		*ret_nframes = nframes;
-	}
+	mx->seq++;
+	for (int i = 0; i < SC_HLS_TRACKS; i++)
+		drop_samples(&mx->tr[i]);
+	mx->bytes = 0;
 	return 0;
 }

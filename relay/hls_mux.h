@@ -64,14 +64,38 @@ int64_t sc_hls_mux_frame_ms(const sc_hls_mux *mx, int track);
 /* Frames in the open fragment (held-back ones not counted). */
 size_t sc_hls_mux_pending(const sc_hls_mux *mx);
 /*
- * Ends the current fragment: 0 with *ret (the moof+mdat bytes, NULL if
- * nothing was written). final: also writes the held-back frames (their
- * duration estimated) first; *ret_end_dts is then the end of the last one.
- * ret_frames (if not NULL): the fragment's frames with where each is in
- * *ret, *ret_nframes of them (the references move there; free with
- * sc_hls_frames_free); else the references are dropped.
+ * Spooling: a frame's bytes are handed to fn the moment the frame joins the
+ * open fragment (at: where they start among its track's bytes in the
+ * fragment; fn takes its own reference to m if it needs one), and the
+ * muxer lets go of it. A flush then gives only the fragment's header.
  */
-int sc_hls_mux_flush(sc_hls_mux *mx, int final, sc_blob **ret, int64_t *ret_end_dts,
-		     sc_hls_frame_at **ret_frames, size_t *ret_nframes, char *err, size_t errlen);
+typedef void (*sc_hls_spool_fn)(void *ud, int track, sc_media *m, size_t off, uint32_t at);
+void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud);
+
+/* Where a fragment's bytes are: hdr bytes of moof and mdat header, then
+ * each track's frames back to back, video first. */
+typedef struct {
+	uint32_t hdr;
+	uint32_t bytes[SC_HLS_TRACKS];
+} sc_hls_layout;
+
+typedef struct {
+	sc_blob *blob;	 /* the fragment (spooling: its header); NULL if nothing was written */
+	int64_t end_dts; /* final: the end of the last frame; else INT64_MIN */
+	sc_hls_layout layout;
+	/* Not spooling, if asked: the frames, each with where it is among its
+	 * track's bytes (the references moved here; sc_hls_frames_free). */
+	sc_hls_frame_at *frames;
+	size_t nframes;
+} sc_hls_fragment;
+
+/*
+ * Ends the current fragment into *ret. final: also writes the held-back
+ * frames (their duration estimated) first. Without want_frames the
+ * references to the frames are dropped. 0, or a negative errno with a
+ * message in err.
+ */
+int sc_hls_mux_flush(sc_hls_mux *mx, int final, int want_frames, sc_hls_fragment *ret, char *err,
+		     size_t errlen);
 
 #endif

@@ -19,9 +19,10 @@
 
 #include "hls_disk.h"
 
-int sc_hls_seg_add(sc_hls_seg *s, sc_blob *b, int64_t dur_ms, int independent)
+int sc_hls_seg_add(sc_hls_seg *s, sc_blob *b, int64_t dur_ms, int independent,
+		   const sc_hls_layout *lay)
 {
-	if (!s || !b) {
+	if (!s || !lay) {
 		sc_blob_unref(b);
 		return -EINVAL;
 	}
@@ -34,19 +35,23 @@ int sc_hls_seg_add(sc_hls_seg *s, sc_blob *b, int64_t dur_ms, int independent)
 		sc_hls_pl_part *np = realloc(s->parts, cap * sizeof(*np));
 		sc_blob **nb = np ? realloc(s->blobs, cap * sizeof(*nb)) : NULL;
 		uint8_t *nw = nb ? realloc(s->where, cap * sizeof(*nw)) : NULL;
+		sc_hls_layout *nl = nw ? realloc(s->lay, cap * sizeof(*nl)) : NULL;
 
 		if (np)
 			s->parts = np;
 		if (nb)
 			s->blobs = nb;
-		if (!nw) {
+		if (nw)
+			s->where = nw;
+		if (!nl) {
 			sc_blob_unref(b);
 			return -ENOMEM;
 		}
-		s->where = nw;
+		s->lay = nl;
 		s->pcap = cap;
 	}
 	s->parts[s->nparts] = (sc_hls_pl_part){.dur_ms = dur_ms, .independent = independent};
+	s->lay[s->nparts] = *lay;
 	s->where[s->nparts] = SC_HLS_PART_MEM;
 	s->blobs[s->nparts++] = b;
 	return 0;
@@ -109,6 +114,7 @@ void sc_hls_seg_clear(sc_hls_seg *s)
 	free(s->parts);
 	free(s->blobs);
 	free(s->where);
+	free(s->lay);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -132,6 +138,10 @@ int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int6
 	if (part >= 0) {
 		if (s->blobs[part])
 			return from_blobs(&s->blobs[part], 1, ret);
+		if (s->where[part] == SC_HLS_PART_PENDING)
+			return -EAGAIN;
+		if (s->where[part] == SC_HLS_PART_FAILED)
+			return -ENOENT;
 		return sc_hls_body_open(dir, file, "video/mp4", ret);
 	}
 	if (s->written)

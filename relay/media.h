@@ -5,7 +5,8 @@
  * targets and HLS all hold references to the same bytes.
  *
  * Loop thread only (the refcount is not atomic). Sinks that hand data to
- * another thread copy it.
+ * another thread copy it, or take and drop their reference on the loop
+ * while the other thread only reads data[] (the HLS spool writer).
  */
 #ifndef SC_MEDIA_H
 #define SC_MEDIA_H

@@ -3,8 +3,8 @@
  * test_hls.c - sc_hls fed with the tags of a real FLV (H.264 + AAC, 4 s,
  * key frame every second): files in memory and on disk, playlist shape,
  * durations, parts, ffprobe on the result, recovery from bad input,
- * discontinuities, window sliding, which files stay in memory and which
- * are served from disk, and the disk queue bound.
+ * discontinuities, window sliding, parts spooled to disk (the same bytes
+ * as in memory), and the disk queue bound.
  *
  * The FLV comes from SC_TEST_DATA (the tests/relay/data folder).
  * SC_HLS_TEST_REALTIME=1 feeds it at its own pace and prints the delays
@@ -136,9 +136,9 @@ static void test_av_ll(void **state)
 	sc_hls_body *body;
 	struct parsed p;
 	sc_hls_stats st;
-	uv_loop_t loop;
+	uv_loop_t loop, mloop;
 	sc_blob *b;
-	sc_hls *h;
+	sc_hls *h, *hm;
 	FILE *f;
 	int rc;
 
@@ -149,12 +149,17 @@ static void test_av_ll(void **state)
 	cfg.userdata = &u;
 	h = hf_hls_new(&loop, &cfg, "k1");
 	u.h = h;
+	/* The same output without a folder: what the files must hold. */
+	cfg.dir = NULL;
+	cfg.on_update = NULL;
+	hm = hf_hls_new(&mloop, &cfg, "k1");
 
 	/* Nothing until there is a part. */
 	assert_int_equal(sc_hls_open(h, "index.m3u8", &body), -ENOENT);
 
 	/* First half: a live playlist with a preload hint. */
 	hf_feed_range(h, 0, hf_ntags / 2, 0, 1, 1, realtime);
+	hf_feed_range(hm, 0, hf_ntags / 2, 0, 1, 1, 0);
 	text = playlist(h);
 	parse(text, &p);
 	assert_true(p.hint);
@@ -179,7 +184,9 @@ static void test_av_ll(void **state)
 	free(text);
 
 	hf_feed_range(h, hf_ntags / 2, hf_ntags, 0, 1, 1, realtime);
+	hf_feed_range(hm, hf_ntags / 2, hf_ntags, 0, 1, 1, 0);
 	sc_hls_end(h);
+	sc_hls_end(hm);
 	text = playlist(h);
 	parse(text, &p);
 	printf("%s", text);
@@ -203,14 +210,17 @@ static void test_av_ll(void **state)
 		assert_int_equal(p.part_indep[i], p.part_idx[i] == 0);
 	}
 
-	/* Memory: init, segments, parts (the disk writes are not reported
-	 * before the loop runs, so every part is still in memory). */
+	/* Before the loop hears that the files are made, a request for a
+	 * part or segment waits (its frames went to the spools, nothing of it
+	 * is kept in memory); the twin without a folder has them in memory. */
 	b = get(h, "init-0.mp4");
 	assert_non_null(b);
 	assert_memory_equal(b->data + 4, "ftyp", 4);
 	sc_blob_unref(b);
+	assert_int_equal(sc_hls_open(h, "0.0.m4s", &body), -EAGAIN);
+	assert_int_equal(sc_hls_open(h, "3.m4s", &body), -EAGAIN);
 	for (int s = 0; s < 4; s++) {
-		segs[s] = hf_seg_from(h, s, 0); /* the segment is its parts */
+		segs[s] = hf_seg_from(hm, s, 0); /* the segment is its parts */
 		assert_memory_equal(segs[s]->data + 4, "moof", 4);
 	}
 	assert_null(get(h, "4.m4s"));
@@ -229,10 +239,11 @@ static void test_av_ll(void **state)
 	       u.n, u.n ? (double)u.sum_delay / u.n : 0.0, u.max_delay, st.max_publish_delay_us,
 	       realtime ? ", real time" : ", as fast as possible");
 
-	/* Disk: after the worker is done, the same files. Every segment is
-	 * complete and written: its parts are let go, it comes from its file
-	 * with the same bytes, and so do its parts. */
+	/* Disk: after the worker is done, every segment and part comes from
+	 * its file, with the twin's bytes; no spool is left. */
 	hf_run_loop_to_idle(&loop);
+	snprintf(cmd, sizeof(cmd), "ls -A '%s/k1' | grep -q '^\\.'", hf_tmpdir);
+	assert_int_not_equal(system(cmd), 0);
 	sc_hls_get_stats(h, &st);
 	assert_int_equal(st.write_errors, 0);
 	for (int s = 0; s < 4; s++) {
@@ -293,6 +304,7 @@ static void test_av_ll(void **state)
 	}
 
 	hf_hls_free(h, &loop);
+	hf_hls_free(hm, &mloop);
 	hf_rm_tmpdir();
 }
 
@@ -408,55 +420,57 @@ static void test_discontinuity_window_plain(void **state)
 	hf_rm_tmpdir();
 }
 
-/* With a disk folder, parts stay in memory only until their files are
- * written, segments until theirs is; then they are served from their files
- * with the same bytes. Parts whose writes failed stay in memory until they
- * leave the window. */
-static void test_parts_released(void **state)
+/* With a disk folder, frames go to spool files as they come and a part's
+ * file is made from them when it is cut: a request waits until the loop
+ * hears the file is there, then gets it, with the bytes of a memory-only
+ * twin fed the same messages. If the folder goes away, parts and segments
+ * are gone (404) while the output goes on. */
+static void test_parts_spooled(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
 	char cmd[600];
-	sc_blob *rec[64] = {NULL};
 	int64_t last = -1, written_last;
 	sc_hls_stats st;
-	uv_loop_t loop;
-	sc_hls *h;
+	uv_loop_t loop, mloop;
+	sc_hls *h, *hm;
 
 	(void)state;
 	hf_make_tmpdir();
 	cfg.dir = hf_tmpdir;
 	h = hf_hls_new(&loop, &cfg, "rel");
+	cfg.dir = NULL;
+	hm = hf_hls_new(&mloop, &cfg, "rel");
 	for (int pass = 0; pass < 3; pass++) {
 		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
+		hf_feed_range(hm, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
 		sc_hls_get_stats(h, &st);
 		assert_true(st.last_msn > last && st.last_msn < 64);
-		/* New segments: in memory until the loop hears they are written;
-		 * but the one that was open while the loop ran has parts only
-		 * on disk already: a request for it waits for its file. */
+		/* New segments: a request waits for the file (and for their
+		 * parts, but for the one open while the loop last ran). */
 		for (int64_t m = last + 1; m <= st.last_msn; m++) {
 			char name[64];
 			sc_hls_body *body = NULL;
 
-			if (pass == 0 || m > last + 1) {
-				rec[m] = hf_seg_from(h, m, 0);
-				continue;
-			}
 			snprintf(name, sizeof(name), "%" PRId64 ".m4s", m);
 			assert_int_equal(sc_hls_open(h, name, &body), -EAGAIN);
+			if (pass > 0 && m == last + 1)
+				continue;
+			snprintf(name, sizeof(name), "%" PRId64 ".1.m4s", m);
+			assert_int_equal(sc_hls_open(h, name, &body), -EAGAIN);
 		}
-		int64_t first_new = last + 1;
-
 		last = st.last_msn;
 		hf_run_loop_to_idle(&loop);
-		if (pass > 0)
-			rec[first_new] = hf_seg_from(h, first_new, 1);
 		for (int64_t m = 0; m <= last; m++) {
 			int from_disk = -1;
+			sc_blob *want;
 
-			if (m + 8 <= last) /* dropped from the window + 2 kept */
+			if (m + 8 <= last) { /* dropped from the window + 2 kept */
 				assert_null(hf_get_seg(h, m, &from_disk));
-			else
-				hf_check_seg(h, m, rec[m], 1);
+				continue;
+			}
+			want = hf_seg_from(hm, m, 0);
+			hf_check_seg(h, m, want, 1);
+			sc_blob_unref(want);
 		}
 	}
 	assert_true(last >= 10);
@@ -464,8 +478,8 @@ static void test_parts_released(void **state)
 	assert_int_equal(st.write_errors, 0);
 	assert_int_equal(st.write_drops, 0);
 
-	/* The folder goes away: writes fail, and the segments are served from
-	 * memory while they are kept, then 404. */
+	/* The folder goes away: writes fail, the segments made since are
+	 * gone, the playlist goes on. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/rel'", hf_tmpdir);
 	assert_int_equal(system(cmd), 0);
 	written_last = last;
@@ -479,14 +493,10 @@ static void test_parts_released(void **state)
 	for (int64_t m = written_last + 1; m <= st.last_msn; m++) {
 		int from_disk = -1;
 
-		if (m + 8 <= st.last_msn)
-			assert_null(hf_get_seg(h, m, &from_disk));
-		else
-			sc_blob_unref(hf_seg_from(h, m, 0));
+		assert_null(hf_get_seg(h, m, &from_disk));
 	}
-	for (int m = 0; m < 64; m++)
-		sc_blob_unref(rec[m]);
 	hf_hls_free(h, &loop);
+	hf_hls_free(hm, &mloop);
 	hf_rm_tmpdir();
 }
 
@@ -540,7 +550,7 @@ static void test_disk_bound(void **state)
 	(void)state;
 	hf_make_tmpdir();
 	assert_int_equal(uv_loop_init(&loop), 0);
-	d = sc_hls_disk_new(&loop, hf_tmpdir, 4);
+	d = sc_hls_disk_new(&loop, hf_tmpdir, 4, 1 << 20);
 	assert_non_null(d);
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "%d.m4s", i);
@@ -568,7 +578,7 @@ int main(void)
 		cmocka_unit_test(test_av_ll),
 		cmocka_unit_test(test_bad_input_recovers),
 		cmocka_unit_test(test_discontinuity_window_plain),
-		cmocka_unit_test(test_parts_released),
+		cmocka_unit_test(test_parts_spooled),
 		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_disk_bound),
 	};

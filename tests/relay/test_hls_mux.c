@@ -74,19 +74,27 @@ static void load(sc_hls_track_cfg cfg[SC_HLS_TRACKS])
 	assert_true(nframes > 200);
 }
 
-/* Each frame the flush listed is in the fragment where it says. */
-static size_t check_frames(const sc_blob *b, sc_hls_frame_at *fa, size_t n)
+/* Each frame the flush listed is in the fragment where it says: its
+ * track's bytes start after the header, audio after video. */
+static size_t check_frames(const sc_hls_fragment *fg)
 {
-	for (size_t i = 0; i < n; i++) {
-		const sc_hls_frame_at *f = &fa[i];
-		size_t len = f->m->len - f->off;
+	const sc_blob *b = fg->blob;
 
+	for (size_t i = 0; i < fg->nframes; i++) {
+		const sc_hls_frame_at *f = &fg->frames[i];
+		size_t len = f->m->len - f->off;
+		size_t pos = fg->layout.hdr + f->at;
+
+		if (sc_media_is_audio(f->m))
+			pos += fg->layout.bytes[SC_HLS_VIDEO];
 		assert_true(f->off == 2 || f->off == 5);
-		assert_true(f->at + len <= b->len);
-		assert_memory_equal(b->data + f->at, f->m->data + f->off, len);
+		assert_true(pos + len <= b->len);
+		assert_memory_equal(b->data + pos, f->m->data + f->off, len);
 	}
-	sc_hls_frames_free(fa, n);
-	return n;
+	assert_int_equal(b->len, fg->layout.hdr + fg->layout.bytes[SC_HLS_VIDEO] +
+					 fg->layout.bytes[SC_HLS_AUDIO]);
+	sc_hls_frames_free(fg->frames, fg->nframes);
+	return fg->nframes;
 }
 
 static void append(FILE *f, sc_blob *b)
@@ -96,21 +104,70 @@ static void append(FILE *f, sc_blob *b)
 	sc_blob_unref(b);
 }
 
+/* A spool in memory: each track's bytes of the open fragment. */
+struct spool {
+	uint8_t *p[SC_HLS_TRACKS];
+	size_t len[SC_HLS_TRACKS];
+	size_t frames;
+};
+
+static void on_spool(void *ud, int track, sc_media *m, size_t off, uint32_t at)
+{
+	struct spool *sp = ud;
+	size_t len = m->len - off;
+
+	/* Each track's frames come in order, back to back. */
+	assert_int_equal(at, sp->len[track]);
+	sp->p[track] = realloc(sp->p[track], sp->len[track] + len);
+	assert_non_null(sp->p[track]);
+	memcpy(sp->p[track] + at, m->data + off, len);
+	sp->len[track] += len;
+	sp->frames++;
+}
+
+/* A flushed fragment to f: spooled, its header then the spools. */
+static size_t put_fragment(FILE *f, sc_hls_fragment *fg, struct spool *sp)
+{
+	size_t n;
+
+	if (!sp) {
+		n = check_frames(fg);
+		append(f, fg->blob);
+		return n;
+	}
+	assert_null(fg->frames);
+	assert_int_equal(fg->blob->len, fg->layout.hdr);
+	append(f, fg->blob);
+	for (int t = 0; t < SC_HLS_TRACKS; t++) {
+		assert_int_equal(sp->len[t], fg->layout.bytes[t]);
+		if (sp->len[t])
+			assert_int_equal(fwrite(sp->p[t], 1, sp->len[t], f), sp->len[t]);
+		sp->len[t] = 0;
+	}
+	n = sp->frames;
+	sp->frames = 0;
+	return n;
+}
+
 /* Muxes every frame, cutting a fragment after every `every` frames (0:
- * one fragment), into path. Returns the number of fragments. */
-static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, const char *path)
+ * one fragment), into path; spooled if `spooled`. Returns the number of
+ * fragments. */
+static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, int spooled,
+		       const char *path)
 {
 	char err[128];
-	sc_hls_frame_at *fa;
-	size_t nframes_out = 0, n;
+	struct spool sp = {{0}};
+	size_t nframes_out = 0;
+	sc_hls_fragment fg;
 	sc_hls_mux *mx;
 	sc_blob *b;
-	int64_t end;
 	int nfrag = 0;
 	FILE *f = fopen(path, "wb");
 
 	assert_non_null(f);
 	assert_int_equal(sc_hls_mux_new(cfg, &mx, &b, err, sizeof(err)), 0);
+	if (spooled)
+		sc_hls_mux_spool(mx, on_spool, &sp);
 	append(f, b);
 	for (size_t i = 0; i < nframes; i++) {
 		const struct frame *fr = &frames[i];
@@ -125,22 +182,39 @@ static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, 
 				 0);
 		sc_media_unref(m); /* the muxer keeps its own reference */
 		if (every && (i + 1) % every == 0 && sc_hls_mux_pending(mx)) {
-			assert_int_equal(
-				sc_hls_mux_flush(mx, 0, &b, NULL, &fa, &n, err, sizeof(err)), 0);
-			nframes_out += check_frames(b, fa, n);
-			append(f, b);
+			assert_int_equal(sc_hls_mux_flush(mx, 0, 1, &fg, err, sizeof(err)), 0);
+			nframes_out += put_fragment(f, &fg, spooled ? &sp : NULL);
 			nfrag++;
 		}
 	}
-	assert_int_equal(sc_hls_mux_flush(mx, 1, &b, &end, &fa, &n, err, sizeof(err)), 0);
-	nframes_out += check_frames(b, fa, n);
+	assert_int_equal(sc_hls_mux_flush(mx, 1, 1, &fg, err, sizeof(err)), 0);
+	nframes_out += put_fragment(f, &fg, spooled ? &sp : NULL);
 	assert_int_equal(nframes_out, nframes); /* every frame listed once */
-	append(f, b);
 	nfrag++;
-	assert_true(end > frames[nframes - 1].dts);
+	assert_true(fg.end_dts > frames[nframes - 1].dts);
 	sc_hls_mux_free(mx);
 	fclose(f);
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		free(sp.p[t]);
 	return nfrag;
+}
+
+/* The bytes of the file at path. */
+static sc_blob *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	sc_blob *b;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	b = sc_blob_new(NULL, (size_t)n);
+	assert_int_equal(fread(b->data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return b;
 }
 
 /* Reads path back and matches every packet with a frame, in order. */
@@ -214,19 +288,29 @@ static void test_roundtrip(void **state)
 	hf_make_tmpdir();
 	snprintf(path, sizeof(path), "%s/out.mp4", hf_tmpdir);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
-		int n = mux_to_file(cfg, every[i], path);
+		int n = mux_to_file(cfg, every[i], 0, path);
+		sc_blob *mem = slurp(path), *spooled;
 
 		printf("every %zu frames: %d fragments\n", every[i], n);
 		if (every[i] == 1)
 			assert_true((size_t)n > nframes / 2);
 		check_file(path, cfg);
+		/* Spooled, the same file byte for byte. */
+		assert_int_equal(mux_to_file(cfg, every[i], 1, path), n);
+		spooled = slurp(path);
+		assert_int_equal(spooled->len, mem->len);
+		assert_memory_equal(spooled->data, mem->data, mem->len);
+		sc_blob_unref(mem);
+		sc_blob_unref(spooled);
 	}
 	/* The file has no B-frames: give every other video frame a later pts,
 	 * as B-frames would, so that composition offsets must be right too. */
 	for (size_t i = 0, v = 0; i < nframes; i++)
 		if (frames[i].track == SC_HLS_VIDEO && v++ % 2)
 			frames[i].pts += 120;
-	mux_to_file(cfg, 7, path);
+	mux_to_file(cfg, 7, 0, path);
+	check_file(path, cfg);
+	mux_to_file(cfg, 7, 1, path);
 	check_file(path, cfg);
 	hf_rm_tmpdir();
 	for (int t = 0; t < SC_HLS_TRACKS; t++)
@@ -276,6 +360,19 @@ static void test_fragment_layout(void **state)
 	assert_memory_equal(frag->data + at, "\1\2\3\4\5\6\7\10\11", 9);
 	assert_int_equal(trun_offset(frag->data, 0), at);
 	assert_int_equal(trun_offset(frag->data, 1), at + 5);
+	/* The header alone: the same first bytes, the samples not read. */
+	v[0].data = v[1].data = s[0].data = NULL;
+	{
+		sc_blob *hdr;
+
+		assert_int_equal(sc_fmp4_header(7, runs, 2, 1 << 20, &hdr), 0);
+		assert_int_equal(hdr->len, at);
+		assert_memory_equal(hdr->data, frag->data, at);
+		sc_blob_unref(hdr);
+	}
+	v[0].data = a;
+	v[1].data = b;
+	s[0].data = c;
 	sc_blob_unref(frag);
 
 	/* Too big for the bound, nothing at all, a bad track: refused. */

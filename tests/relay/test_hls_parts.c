@@ -27,6 +27,8 @@
 #include "hls_parts.h"
 #include "hls_fixture.h"
 
+static const sc_hls_layout lay0;
+
 static void write_file(const char *dir, const char *file, const sc_blob *const *b, size_t n)
 {
 	char path[512];
@@ -68,7 +70,7 @@ static void test_seg_lifecycle(void **state)
 	hf_make_tmpdir();
 	for (int i = 0; i < 3; i++) {
 		blobs[i] = sc_blob_new(txt[i], strlen(txt[i]));
-		assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[i]), 333, i == 0), 0);
+		assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[i]), 333, i == 0, &lay0), 0);
 		sc_hls_seg_queued(&s, i, 0); /* 7.i.m4s */
 	}
 	assert_int_equal(s.nparts, 3);
@@ -124,7 +126,7 @@ static void test_seg_lifecycle(void **state)
 
 	/* Without LL-HLS: one part, no file of its own; it goes with MSN.m4s. */
 	s = (sc_hls_seg){.msn = 8};
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[1]), 2000, 1), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_ref(blobs[1]), 2000, 1, &lay0), 0);
 	s.complete = 1;
 	sc_hls_seg_queued(&s, -1, 0);
 	check_open(&s, "8.m4s", -1, txt[1], 0);
@@ -147,11 +149,11 @@ static void test_seg_failures(void **state)
 	(void)state;
 	hf_make_tmpdir();
 	/* A part write refused (queue full), one failed, one written. */
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ab", 2), 100, 1), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ab", 2), 100, 1, &lay0), 0);
 	sc_hls_seg_queued(&s, 0, -ENOBUFS);
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("cd", 2), 100, 0), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("cd", 2), 100, 0, &lay0), 0);
 	sc_hls_seg_queued(&s, 1, 0);
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 0), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 0, &lay0), 0);
 	sc_hls_seg_queued(&s, 2, 0);
 	sc_hls_seg_written(&s, 1, -ENOSPC);
 	write_file(hf_tmpdir, "1.2.m4s", (const sc_blob *const *)&s.blobs[2], 1);
@@ -179,7 +181,7 @@ static void test_seg_failures(void **state)
 	/* The segment file failed, its parts were written: the parts from
 	 * their files, the segment is gone. */
 	s = (sc_hls_seg){.msn = 2};
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 1), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("ef", 2), 100, 1, &lay0), 0);
 	sc_hls_seg_queued(&s, 0, 0);
 	s.complete = 1;
 	sc_hls_seg_queued(&s, -1, 0);
@@ -193,7 +195,7 @@ static void test_seg_failures(void **state)
 
 	/* Both refused (memory only): everything from memory. */
 	s = (sc_hls_seg){.msn = 4};
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("gh", 2), 100, 1), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("gh", 2), 100, 1, &lay0), 0);
 	sc_hls_seg_queued(&s, 0, -ENOBUFS);
 	s.complete = 1;
 	sc_hls_seg_queued(&s, -1, -ENOBUFS);
@@ -203,10 +205,46 @@ static void test_seg_failures(void **state)
 	/* Bounds. */
 	s = (sc_hls_seg){.msn = 3};
 	for (int i = 0; i < SC_HLS_MAX_PARTS; i++)
-		assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("x", 1), 1, 0), 0);
-	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("x", 1), 1, 0), -ENOBUFS);
-	assert_int_equal(sc_hls_seg_add(&s, NULL, 1, 0), -EINVAL);
+		assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("x", 1), 1, 0, &lay0), 0);
+	assert_int_equal(sc_hls_seg_add(&s, sc_blob_new("x", 1), 1, 0, &lay0), -ENOBUFS);
+	assert_int_equal(sc_hls_seg_add(&s, NULL, 1, 0, NULL), -EINVAL);
 	sc_hls_seg_clear(&s);
+	hf_rm_tmpdir();
+}
+
+/* A spooled part has no blob: a request waits while its file is being
+ * made, then gets the file; one whose file failed is gone. */
+static void test_seg_spooled(void **state)
+{
+	sc_hls_seg s = {.msn = 5};
+	sc_hls_body *body = NULL;
+	sc_blob *b = sc_blob_new("spooled", 7);
+
+	(void)state;
+	hf_make_tmpdir();
+	assert_int_equal(sc_hls_seg_add(&s, NULL, 333, 1, &lay0), 0);
+	sc_hls_seg_queued(&s, 0, 0);
+	assert_int_equal(sc_hls_seg_add(&s, NULL, 333, 0, &lay0), 0);
+	sc_hls_seg_queued(&s, 1, 0);
+	assert_int_equal(sc_hls_seg_add(&s, NULL, 333, 0, &lay0), 0);
+	sc_hls_seg_queued(&s, 2, -ENOBUFS);
+	assert_int_equal(sc_hls_seg_held(&s), 0);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "5.0.m4s", 0, &body), -EAGAIN);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "5.2.m4s", 2, &body), -ENOENT);
+	write_file(hf_tmpdir, "5.0.m4s", (const sc_blob *const *)&b, 1);
+	sc_hls_seg_written(&s, 0, 0);
+	check_open(&s, "5.0.m4s", 0, "spooled", 1);
+	sc_hls_seg_written(&s, 1, -EIO);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "5.1.m4s", 1, &body), -ENOENT);
+	/* The segment: waits for its file, then from it. */
+	s.complete = 1;
+	sc_hls_seg_queued(&s, -1, 0);
+	assert_int_equal(sc_hls_seg_open(&s, hf_tmpdir, "5.m4s", -1, &body), -EAGAIN);
+	write_file(hf_tmpdir, "5.m4s", (const sc_blob *const *)&b, 1);
+	sc_hls_seg_written(&s, -1, 0);
+	check_open(&s, "5.m4s", -1, "spooled", 1);
+	sc_hls_seg_clear(&s);
+	sc_blob_unref(b);
 	hf_rm_tmpdir();
 }
 
@@ -216,54 +254,57 @@ static void test_stream(void **state)
 {
 	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
 	char path[512];
-	sc_blob *mem[8] = {NULL};
 	sc_hls_stats st;
-	uv_loop_t loop;
+	uv_loop_t loop, mloop;
 	int64_t last;
-	sc_hls *h;
+	sc_hls *h, *hm;
 
 	(void)state;
 	hf_make_tmpdir();
 	cfg.dir = hf_tmpdir;
 	h = hf_hls_new(&loop, &cfg, "p");
+	cfg.dir = NULL;
+	hm = hf_hls_new(&mloop, &cfg, "p"); /* the bytes the files must hold */
 	/* Segment 1's file cannot be written (a folder of that name). */
 	snprintf(path, sizeof(path), "%s/p/1.m4s", hf_tmpdir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	hf_run_loop_to_idle(&loop); /* the first clean-up is done */
 
 	hf_feed_range(h, 0, hf_ntags * 3 / 4, 0, 1, 1, 0);
+	hf_feed_range(hm, 0, hf_ntags * 3 / 4, 0, 1, 1, 0);
 	sc_hls_get_stats(h, &st);
 	last = st.last_msn;
 	assert_true(last >= 1 && last < 6);
-	/* Before the writes are reported: all in memory. */
-	for (int64_t m = 0; m <= last; m++)
-		mem[m] = hf_seg_from(h, m, 0);
+	/* Before the files are reported made: requests wait. */
 	{
 		char name[64];
-		int disk = -1;
+		sc_hls_body *body = NULL;
 
 		snprintf(name, sizeof(name), "%" PRId64 ".0.m4s", last + 1);
-		sc_blob_unref(hf_get_from(h, name, &disk));
-		assert_int_equal(disk, 0);
+		assert_int_equal(sc_hls_open(h, name, &body), -EAGAIN);
+		assert_int_equal(sc_hls_open(h, "0.m4s", &body), -EAGAIN);
 	}
 	hf_run_loop_to_idle(&loop);
 	sc_hls_get_stats(h, &st);
 	assert_true(st.write_errors >= 1);
-	/* Written: from disk with the same bytes. Segment 1's file failed and
+	/* Written: from disk with the twin's bytes. Segment 1's file failed and
 	 * its parts are on disk: it is gone, its parts are served. */
 	for (int64_t m = 0; m <= last; m++) {
 		int disk = -1;
+		sc_blob *want;
 
 		if (m != 1) {
-			hf_check_seg(h, m, mem[m], 1);
+			want = hf_seg_from(hm, m, 0);
+			hf_check_seg(h, m, want, 1);
+			sc_blob_unref(want);
 			continue;
 		}
 		assert_null(hf_get_seg(h, m, &disk));
 		sc_blob_unref(hf_get_from(h, "1.0.m4s", &disk));
 		assert_int_equal(disk, 1);
 	}
-	/* The open segment's parts are served from their files once written
-	 * (before, from memory); the next one is the preload hint. */
+	/* The open segment's parts are served from their files; the next one
+	 * is the preload hint. */
 	{
 		char name[64];
 		sc_hls_body *body = NULL;
@@ -288,9 +329,8 @@ static void test_stream(void **state)
 	sc_hls_end(h);
 	hf_run_loop_to_idle(&loop);
 	sc_blob_unref(hf_seg_from(h, last + 1, 1));
-	for (size_t i = 0; i < 8; i++)
-		sc_blob_unref(mem[i]);
 	hf_hls_free(h, &loop);
+	hf_hls_free(hm, &mloop);
 	hf_rm_tmpdir();
 }
 
@@ -299,6 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seg_lifecycle),
 		cmocka_unit_test(test_seg_failures),
+		cmocka_unit_test(test_seg_spooled),
 		cmocka_unit_test(test_stream),
 	};
 
