@@ -368,6 +368,14 @@ int sc_rtmp_chunk_reader_feed(sc_rtmp_chunk_reader *r, const uint8_t *p, size_t 
 			ret = deliver(r, cs, cs->buf);
 			if (ret < 0)
 				return ret;
+			/* A big buffer goes back: kept, every publisher would
+			 * pin the size of its largest frame. */
+			if (cs->cap > MIN_ALLOC) {
+				r->total_cap -= cs->cap;
+				free(cs->buf);
+				cs->buf = NULL;
+				cs->cap = 0;
+			}
 		}
 	}
 	return 0;
