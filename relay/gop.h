@@ -4,16 +4,19 @@
  * which a new player or a (re)connecting push target gets first, so that
  * it starts decoding at once.
  *
- * With LL-HLS parts the cache does not keep a second copy of what the
- * parts already hold: once a part is cut, the messages in it are let go
- * and only where they are is kept (segment, part, offset, and the few
- * bytes of FLV header). The HLS module keeps the part's bytes in memory
- * until its file is written, then in the file. A newcomer has them read
- * back and rebuilt; the rebuilt messages stay cached until the next key
- * frame, so newcomers that come together share one copy. Before HLS
- * drops a segment from its window, the messages only in its parts are
- * rebuilt too (a GOP can outlast segments: audio-driven HLS, or segments
- * cut at their length limit).
+ * The cache does not keep a second copy of what the HLS output holds:
+ * once HLS says a message's bytes can be read back from it (on_part, see
+ * hls.h: from the part blob in memory once the part is cut, or with a
+ * disk folder from the spool file as soon as the frame is written there,
+ * then the part's file), the message is let go and only where it is is
+ * kept (segment, part, offset, and the few bytes of FLV header). A
+ * newcomer has them read back and rebuilt; the rebuilt messages stay
+ * cached until the next key frame, so newcomers that come together share
+ * one copy. Before HLS drops a segment from its window, the messages only
+ * in its parts are rebuilt too (a GOP can outlast segments: audio-driven
+ * HLS, or segments cut at their length limit). If a part's file could not
+ * be made (a disk failure), its messages are gone: the cache is dropped and
+ * newcomers wait for the next key frame.
  *
  * Loop thread only.
  */

@@ -14,7 +14,8 @@
  * part files when it completes. Why spools and not the part file itself
  * with room left for the moof: the moof's size is known only at the cut,
  * and copying the spools in the kernel costs less than padding every part.
- * A failed write loses its part (404); the first is logged, all counted.
+ * A failed write loses its part and its segment's file (404); the first is
+ * logged, all counted.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
@@ -84,8 +85,13 @@ struct sc_hls {
 	uint64_t part_arrival; /* latest message of the open part */
 	int64_t wall_anchor_ms, dts_anchor;
 
-	int spool_lost; /* a frame of the open part did not reach its spool */
-	int warned;	/* a failed write was logged */
+	/* Arrival of the last frame of each part whose file is being made,
+	 * oldest first (the worker makes them in order). */
+	uint64_t making[MAX_WRITES];
+	size_t making_first, making_n;
+	int spool_lost;	    /* a frame of the open part did not reach its spool */
+	uint32_t spool_tag; /* numbers the open part's spools (a report names them) */
+	int warned;	    /* a failed write was logged */
 	sc_blob *playlist;
 	sc_hls_pl_segment *plsegs;
 	sc_hls_stats stats;
@@ -133,8 +139,8 @@ static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
 		sc_hls_disk_writev(h->disk, file, b, n);
 }
 
-/* The segment's file, from its parts' files and the blobs of those still
- * in memory (with LL-HLS; without, its one part was spooled to it). */
+/* The segment's file, joined by the worker from its parts' files (with
+ * LL-HLS; without, its one part was spooled to it). */
 static void seg_write(sc_hls *h, sc_hls_seg *s, const char *file)
 {
 	int rc;
@@ -298,7 +304,7 @@ static void drop_old(sc_hls *h)
 /* Adds the fragment f as the open segment's next part, ending at end
  * (takes f's blob and frames, also on failure). With a disk folder its
  * frames are in their spools: the part's file is made from them. */
-static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end)
+static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival)
 {
 	sc_hls_seg *s = open_seg(h);
 	int spooled = h->disk != NULL;
@@ -312,6 +318,7 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end)
 	}
 	part = (int64_t)s->nparts;
 	part_name(h, s->msn, part, file, sizeof(file));
+	f->layout.tag = h->spool_tag++;
 	rc = sc_hls_seg_add(s, spooled ? NULL : sc_blob_ref(f->blob), end - h->part_start,
 			    h->part_key, &f->layout);
 	if (rc < 0) {
@@ -334,6 +341,8 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end)
 		sc_hls_seg_queued(s, h->ll ? part : -1, rc);
 		if (rc < 0)
 			disk_failed(h, file, rc);
+		else if (h->making_n < MAX_WRITES)
+			h->making[(h->making_first + h->making_n++) % MAX_WRITES] = arrival;
 		rc = 0;
 	}
 	if (h->ll)
@@ -408,6 +417,7 @@ static void drop_open_part(sc_hls *h)
 	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
 	sc_hls_disk_drop_spool(h->disk, file);
 	h->spool_lost = 0;
+	h->spool_tag++; /* late reports of its frames are ignored */
 }
 
 static void stop_mux(sc_hls *h, int flush)
@@ -422,7 +432,7 @@ static void stop_mux(sc_hls *h, int flush)
 
 		if (end == INT64_MIN)
 			end = h->last_dts + sc_hls_mux_frame_ms(h->mux, SC_HLS_VIDEO);
-		if (add_part(h, &f, end) == 0)
+		if (add_part(h, &f, end, h->part_arrival) == 0)
 			h->part_start = end;
 	} else {
 		drop_open_part(h);
@@ -445,7 +455,7 @@ static void on_spool(void *ud, int track, sc_media *m, size_t off, uint32_t at)
 	if (!s || h->spool_lost)
 		return;
 	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
-	rc = sc_hls_disk_spool(h->disk, file, track, m, off, at);
+	rc = sc_hls_disk_spool(h->disk, file, track, m, off, at, h->spool_tag);
 	if (rc < 0) {
 		h->spool_lost = 1; /* the part is lost; the next one starts afresh */
 		disk_failed(h, file, rc);
@@ -576,7 +586,7 @@ static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, siz
 		rc = sc_hls_mux_flush(h->mux, 0, h->cfg.on_part != NULL, &f, err, errlen);
 		if (rc < 0)
 			goto mux_failed;
-		if (f.blob && (rc = add_part(h, &f, dts)) < 0) {
+		if (f.blob && (rc = add_part(h, &f, dts, part_arrival)) < 0) {
 			set_err(err, errlen, rc, "out of memory");
 			goto mux_failed;
 		}
@@ -613,6 +623,20 @@ static void on_disk_done(void *userdata, const char *file, int err)
 
 	if (kind != SC_HLS_FILE_SEGMENT && kind != SC_HLS_FILE_PART)
 		return;
+	/* A part's file made (without parts: the segment's). */
+	if ((kind == SC_HLS_FILE_PART) == (h->ll != 0) && h->making_n) {
+		uint64_t arrival = h->making[h->making_first];
+		uint64_t now = now_us(CLOCK_MONOTONIC);
+		uint64_t d = now > arrival ? now - arrival : 0;
+
+		h->making_first = (h->making_first + 1) % MAX_WRITES;
+		h->making_n--;
+		if (err == 0) {
+			h->stats.last_file_delay_us = d;
+			if (d > h->stats.max_file_delay_us)
+				h->stats.max_file_delay_us = d;
+		}
+	}
 	s = find_seg(h, a);
 	if (!s)
 		return; /* dropped meanwhile */
@@ -624,14 +648,29 @@ static void on_disk_done(void *userdata, const char *file, int err)
 		h->cfg.on_update(h->cfg.userdata);
 }
 
-/* A spooled frame is on disk: it can be read back from there. */
+/* Is the part that spool run `tag` is (or was) making still to be had:
+ * the open one, not lost, or one cut whose file is being made or made? */
+static int spool_alive(sc_hls *h, const sc_hls_seg *s, int64_t part, uint32_t tag)
+{
+	if (part == (int64_t)s->nparts)
+		return s == open_seg(h) && h->mux && tag == h->spool_tag && !h->spool_lost;
+	if (part > (int64_t)s->nparts || s->lay[part].tag != tag)
+		return 0;
+	if (h->ll)
+		return s->where[part] == SC_HLS_PART_PENDING || s->where[part] == SC_HLS_PART_FILE;
+	return s->seg_pending || s->written;
+}
+
+/* A spooled frame is on disk: it can be read back from there, unless its
+ * part was given up meanwhile (then a cache keeps its copy). */
 static void on_disk_spooled(void *userdata, const char *file, int track, sc_media *m, size_t off,
-			    uint32_t at, int err)
+			    uint32_t at, uint32_t tag, int err)
 {
 	sc_hls *h = userdata;
 	int64_t a = 0, p = 0;
 	int kind = sc_hls_parse_name(file, &a, &p);
 	sc_hls_frame_at f = {.m = m, .off = (uint32_t)off, .at = at};
+	sc_hls_seg *s;
 
 	(void)track;
 	if (err < 0) {
@@ -642,7 +681,8 @@ static void on_disk_spooled(void *userdata, const char *file, int track, sc_medi
 		p = 0;
 	else if (kind != SC_HLS_FILE_PART)
 		return;
-	if (h->cfg.on_part && find_seg(h, a))
+	s = find_seg(h, a);
+	if (h->cfg.on_part && s && spool_alive(h, s, p, tag))
 		h->cfg.on_part(h->cfg.userdata, a, p, &f, 1);
 }
 

@@ -15,7 +15,8 @@
  * from its file; a request that comes while the file is being made waits
  * for it, like one for the preload hint part. A segment's file is joined
  * from its parts' files. A frame or part that cannot be written loses its
- * part (404; the first failure is logged, all are counted). In memory stay
+ * part, and so its segment's file (404; the first failure is logged, all
+ * are counted). In memory stay
  * the playlist, the init segments and the frames not yet spooled. Without
  * DIR, the parts the window needs stay in memory.
  *
@@ -63,13 +64,14 @@ typedef struct {
 	int64_t target_ms; /* segment target; cut at the first key frame past it (2000) */
 	int64_t part_ms;   /* LL-HLS part target; 0 disables parts (333) */
 	int window;	   /* segments in the playlist (6) */
-	/* Called after each playlist change (new part or segment), so that
-	 * blocked HTTP requests can be answered. */
+	/* Called after each playlist change (new part or segment) and when
+	 * a file is made, so that blocked HTTP requests can be answered. */
 	void (*on_update)(void *userdata);
 	/* The frames[0..n) (referenced for the call) are in part `part` of
 	 * segment msn (without LL-HLS: its one part, 0), and from now on,
 	 * while the segment is in the window, sc_hls_open_data can read them
-	 * back: a cache of the frames may let its copies go. Called when the
+	 * back (unless the part's file then fails: a disk error loses them)
+	 * and a cache of the frames may let its copies go. Called when the
 	 * part is cut, or with DIR for each frame once it is in its spool
 	 * file; from within sc_hls_write and sc_hls_end, or from the loop.
 	 * NULL: not wanted. */
@@ -117,8 +119,8 @@ typedef struct {
  * Opens a file by its name inside the stream's folder ("index.m3u8",
  * "init-0.mp4", "12.m4s", "12.3.m4s"): 0 with a new body in *ret, -ENOENT
  * if it is not (or no longer) there, -EAGAIN if it is the part named in the
- * current EXT-X-PRELOAD-HINT or a complete segment whose file is still
- * being written (the caller waits for the next update and asks again),
+ * current EXT-X-PRELOAD-HINT, or a part or complete segment whose file is
+ * still being made (the caller waits for the next update and asks again),
  * -ENOMEM. May open a file under DIR/NAME (never reads it).
  */
 int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret);
@@ -153,8 +155,10 @@ typedef struct {
 	uint64_t segments, parts; /* written since start */
 	uint64_t write_errors, write_drops;
 	int64_t last_msn;
-	/* key frame arrival to its part (or segment) in the playlist, us */
+	/* last frame's arrival to its part (or segment) in the playlist, us */
 	uint64_t last_publish_delay_us, max_publish_delay_us;
+	/* with DIR: last frame's arrival to the part's file made, us */
+	uint64_t last_file_delay_us, max_file_delay_us;
 	int active; /* a publisher is feeding it */
 } sc_hls_stats;
 void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret);

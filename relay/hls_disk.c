@@ -243,6 +243,7 @@ struct job {
 	sc_media *m;
 	size_t off;
 	uint32_t at;
+	uint32_t tag;
 	uint64_t bytes[SC_HLS_SPOOLS]; /* JOB_FINISH: each spool's length */
 	size_t nblobs;		       /* JOB_WRITE: the file is these back to back */
 	sc_blob *blobs[];	       /* references; NULL: the part file NAME-without-.m4s.i.m4s */
@@ -430,18 +431,24 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 	off_t at = j->at;
 	char path[4096];
 
-	if (sp->fd < 0 || strcmp(sp->name, j->name) != 0) {
+	if (strcmp(sp->name, j->name) != 0) {
+		/* A part's first frame: its spool starts afresh. Opened once:
+		 * a spool that failed stays failed, so that a later frame
+		 * cannot make it look whole. */
 		spool_close(sp);
-		if (path_of(d, spool_prefix[j->track], j->name, path, sizeof(path)) < 0)
-			return -ENAMETOOLONG;
-		/* The first frame starts the file afresh. */
-		sp->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (at == 0 ? O_TRUNC : 0), 0644);
 		snprintf(sp->name, sizeof(sp->name), "%s", j->name);
+		if (path_of(d, spool_prefix[j->track], j->name, path, sizeof(path)) < 0) {
+			sp->failed = 1;
+			return -ENAMETOOLONG;
+		}
+		sp->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (sp->fd < 0) {
 			sp->failed = 1;
 			return -errno;
 		}
 	}
+	if (sp->failed)
+		return -EIO;
 	while (len) {
 		ssize_t n = pwrite(sp->fd, p, len, at);
 
@@ -611,7 +618,8 @@ static void report(sc_hls_disk *d, const struct job *j)
 	if ((j->op == JOB_WRITE || j->op == JOB_FINISH) && d->done)
 		d->done(d->done_userdata, j->name, j->err);
 	if (j->op == JOB_SPOOL && d->spooled)
-		d->spooled(d->done_userdata, j->name, j->track, j->m, j->off, j->at, j->err);
+		d->spooled(d->done_userdata, j->name, j->track, j->m, j->off, j->at, j->tag,
+			   j->err);
 }
 
 static void submit(sc_hls_disk *d)
@@ -628,8 +636,17 @@ static void submit(sc_hls_disk *d)
 
 		while ((j = d->batch)) {
 			d->batch = j->next;
-			if (j->op == JOB_SPOOL)
+			if (j->op == JOB_SPOOL) {
+				/* Nothing is in flight: the spools are ours here. */
+				struct spool *sp = &d->spools[j->track];
+
+				if (strcmp(sp->name, j->name) != 0) {
+					spool_close(sp);
+					snprintf(sp->name, sizeof(sp->name), "%s", j->name);
+				}
+				sp->failed = 1;
 				d->spool_bytes -= j->m->len - j->off;
+			}
 			d->errors++;
 			j->err = -EIO;
 			report(d, j);
@@ -773,14 +790,15 @@ int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
 }
 
 int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
-		      uint32_t at)
+		      uint32_t at, uint32_t tag)
 {
 	struct job *j;
 
 	if (!d || check_name(file) < 0 || d->closing || track < 0 || track >= SC_HLS_SPOOLS || !m ||
 	    off >= m->len)
 		return -EINVAL;
-	if (m->len - off > d->max_spool_bytes - d->spool_bytes) {
+	/* One frame is always let in, however big: the bound is for a queue. */
+	if (d->spool_bytes && m->len - off > d->max_spool_bytes - d->spool_bytes) {
 		d->drops++;
 		return -ENOBUFS;
 	}
@@ -791,6 +809,7 @@ int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, 
 	j->m = sc_media_ref(m);
 	j->off = off;
 	j->at = at;
+	j->tag = tag;
 	d->spool_bytes += m->len - off;
 	push(d, j);
 	submit(d);

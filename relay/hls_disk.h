@@ -37,7 +37,8 @@ typedef struct sc_hls_disk sc_hls_disk;
 
 /* dir exists. The first job removes what an earlier run left in it (only
  * names this module writes). max_writes bounds the queued writes (and part
- * finishes), max_spool_bytes the bytes of the queued spooled frames. */
+ * finishes), max_spool_bytes the bytes of the spooled frames queued or
+ * being written (one frame is always let in). */
 sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes,
 			     size_t max_spool_bytes);
 /* Queues a write of file (takes its own reference to b). A queued write of
@@ -58,13 +59,14 @@ int sc_hls_disk_write_segment(sc_hls_disk *d, const char *file, sc_blob *const *
  * sc_hls_disk_finish then makes FILE from header and the spools back to
  * back (bytes[t]: the length each spool must have; 0: none), renamed into
  * place before the spools are removed, and fails (-EIO) if any write to
- * them failed. sc_hls_disk_drop_spool removes the spools of a part that
+ * them failed (a spool that failed once stays failed). tag is the caller's,
+ * given back with the report. sc_hls_disk_drop_spool removes the spools of a part that
  * is given up. -ENOBUFS when the queue is full (counted as a drop; a
  * refused finish drops the spools), -ENOMEM, -EINVAL. The worker reads a
  * spooled frame's bytes; its reference is taken and dropped on the loop.
  */
 int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
-		      uint32_t at);
+		      uint32_t at, uint32_t tag);
 int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
 		       const uint64_t bytes[SC_HLS_SPOOLS]);
 void sc_hls_disk_drop_spool(sc_hls_disk *d, const char *file);
@@ -74,14 +76,14 @@ int sc_hls_disk_open_spool(const char *dir, int track, const char *file, sc_hls_
 /*
  * On the loop: done(userdata, file, err) when a queued write or finish is
  * over (err 0 once the file is in place under its name, else a negative
- * errno); spooled(userdata, file, track, m, off, at, err) when a spooled
- * frame is written (err 0) or not. A write superseded by a later one of
+ * errno); spooled(userdata, file, track, m, off, at, tag, err) when a
+ * spooled frame is written (err 0) or not. A write superseded by a later one of
  * the same name reports nothing; nothing is reported after
  * sc_hls_disk_close().
  */
 typedef void (*sc_hls_disk_done_fn)(void *userdata, const char *file, int err);
 typedef void (*sc_hls_disk_spooled_fn)(void *userdata, const char *file, int track, sc_media *m,
-				       size_t off, uint32_t at, int err);
+				       size_t off, uint32_t at, uint32_t tag, int err);
 void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, sc_hls_disk_spooled_fn spooled,
 			  void *userdata);
 /* Queues the removal of file (a missing file is not an error). */

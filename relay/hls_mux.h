@@ -77,6 +77,7 @@ void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud);
 typedef struct {
 	uint32_t hdr;
 	uint32_t bytes[SC_HLS_TRACKS];
+	uint32_t tag; /* not the muxer's: hls.c's number of the spools that made it */
 } sc_hls_layout;
 
 typedef struct {

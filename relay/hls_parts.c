@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hls_parts.c - the parts of one kept HLS segment and where they are
- * served from: each part from memory until its own file is written, then
- * from that file; the complete segment from its file once written.
+ * served from: a part from its blob while it has one, else from its own
+ * file once made; the complete segment from its file once written.
  *
  * Why the parts' own files and not byte ranges of MSN.m4s: with LL-HLS
- * every part is written as MSN.P.m4s anyway (the same blob, so the same
- * bytes), and a whole file is what the HTTP server sends (sc_http_reply_fd
- * has no offset). The segment file is its parts back to back, joined by
- * the disk worker from the part files (hls_disk.c), so the loop never holds
- * a copy of the whole segment.
+ * every part is made as MSN.P.m4s anyway, and a whole file is what the
+ * HTTP server sends (sc_http_reply_fd has no offset). The segment file is its parts back to back,
+ * joined by the disk worker from the part files (hls_disk.c), so the loop never holds a copy of the
+ * whole segment.
  */
 #include "hls_parts.h"
 

@@ -29,7 +29,7 @@
 
 /* Where a part's bytes are (sc_hls_seg.where). */
 enum {
-	SC_HLS_PART_MEM = 0, /* blob only, no file of its own queued */
+	SC_HLS_PART_MEM = 0, /* no file of its own queued (none at all: without LL-HLS) */
 	SC_HLS_PART_PENDING, /* its file is queued: served from its blob, if any */
 	SC_HLS_PART_FILE,    /* its file is written; blob let go */
 	SC_HLS_PART_FAILED,  /* its write failed or was refused: blob kept, if any */

@@ -733,10 +733,12 @@ json_t *sc_stream_to_json(const sc_stream *s)
 		char url[256];
 		snprintf(url, sizeof(url), "/hls/%s/index.m3u8", s->name);
 		json_object_set_new(o, "hls",
-				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "playlist", url,
-					      "segments", (json_int_t)st.segments, "parts",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "playlist",
+					      url, "segments", (json_int_t)st.segments, "parts",
 					      (json_int_t)st.parts, "last_publish_delay_us",
-					      (json_int_t)st.last_publish_delay_us, "write_errors",
+					      (json_int_t)st.last_publish_delay_us,
+					      "last_file_delay_us",
+					      (json_int_t)st.last_file_delay_us, "write_errors",
 					      (json_int_t)st.write_errors, "write_drops",
 					      (json_int_t)st.write_drops));
 	}

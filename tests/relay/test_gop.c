@@ -115,7 +115,9 @@ struct run_opts {
 	const char *dir;
 	size_t every;	/* replay after every `every` tags ... */
 	int before_key; /* ... or (1) only just before each key frame */
-	int disk;	/* run the loop first: written parts only in files */
+	int disk;	/* run the loop first: 1 until idle (parts only in files),
+			 * 2 one turn (some parts still being made) */
+	int plain;	/* no LL-HLS: a segment is one part */
 	int audio_hls;	/* HLS gets only the audio: it cuts on time */
 	int64_t target; /* segment target, ms */
 	int window;	/* segments in the playlist */
@@ -127,7 +129,7 @@ static int run(const struct run_opts *o)
 {
 	sc_hls_config cfg = {.dir = o->dir,
 			     .target_ms = o->target ? o->target : 1000,
-			     .part_ms = 100,
+			     .part_ms = o->plain ? 0 : 100,
 			     .window = o->window ? o->window : 6};
 	struct pair p = {{0}};
 	size_t key = SIZE_MAX;
@@ -150,8 +152,10 @@ static int run(const struct run_opts *o)
 		else
 			replay = (i + 1) % o->every == 0;
 		if (key != SIZE_MAX && replay) {
-			if (o->disk)
+			if (o->disk == 1)
 				hf_run_loop_to_idle(&loop);
+			else if (o->disk == 2)
+				uv_run(&loop, UV_RUN_ONCE);
 			from_parts += p.g.in_parts > 0;
 			check_replay(&p.g, p.h, key, i);
 		}
@@ -194,6 +198,14 @@ static void test_replay_disk(void **state)
 	assert_true(n >= 30);
 	n = run(&(struct run_opts){.dir = hf_tmpdir, .every = 1, .disk = 1});
 	assert_true(n >= 150);
+	/* One turn of the loop per replay: parts whose files are still being
+	 * made are read from their spools (or from the file just renamed). */
+	n = run(&(struct run_opts){.dir = hf_tmpdir, .every = 1, .disk = 2});
+	assert_true(n >= 150);
+	/* Without LL-HLS: the spools are the segment's, then its file. */
+	n = run(&(struct run_opts){.dir = hf_tmpdir, .every = 3, .disk = 1, .plain = 1});
+	printf("replays without LL-HLS that read back: %d\n", n);
+	assert_true(n >= 30);
 	hf_rm_tmpdir();
 }
 

@@ -477,6 +477,8 @@ static void test_parts_spooled(void **state)
 	sc_hls_get_stats(h, &st);
 	assert_int_equal(st.write_errors, 0);
 	assert_int_equal(st.write_drops, 0);
+	assert_true(st.last_file_delay_us > 0); /* a part's file made is timed */
+	assert_true(st.max_file_delay_us >= st.last_file_delay_us);
 
 	/* The folder goes away: writes fail, the segments made since are
 	 * gone, the playlist goes on. */
@@ -572,6 +574,168 @@ static void test_disk_bound(void **state)
 	hf_rm_tmpdir();
 }
 
+/* Spools and finishes with the disk queue alone: a part is its header and
+ * both spools; a spool that failed once fails its part even if later
+ * frames reach it (no part with a hole in it); no spool is left. */
+struct spool_reports {
+	int n, failed;
+	int done_err;
+	char done_file[64];
+};
+
+static void spool_done(void *ud, const char *file, int err)
+{
+	struct spool_reports *r = ud;
+
+	snprintf(r->done_file, sizeof(r->done_file), "%s", file);
+	r->done_err = err;
+}
+
+static void spool_spooled(void *ud, const char *file, int track, sc_media *m, size_t off,
+			  uint32_t at, uint32_t tag, int err)
+{
+	struct spool_reports *r = ud;
+
+	(void)file, (void)track, (void)m, (void)off, (void)at;
+	assert_int_equal(tag, 7);
+	r->n++;
+	r->failed += err < 0;
+}
+
+static void test_disk_spool(void **state)
+{
+	static const uint8_t v1[] = {9, 1, 0, 0, 0, 'V', 'V'}, v2[] = {9, 1, 0, 0, 0, 'W'};
+	static const uint8_t a1[] = {0xaf, 1, 'a', 'b', 'c'};
+	sc_media *mv1 = sc_media_new(9, 0, v1, sizeof(v1)),
+		 *mv2 = sc_media_new(9, 40, v2, sizeof(v2));
+	sc_media *ma1 = sc_media_new(8, 0, a1, sizeof(a1));
+	sc_blob *hdr = sc_blob_new("HDR", 3);
+	struct spool_reports r = {0};
+	uint64_t bytes[SC_HLS_SPOOLS] = {3, 3};
+	char path[512], cmd[600];
+	uv_loop_t loop;
+	sc_blob *got;
+	sc_hls_disk *d;
+
+	(void)state;
+	hf_make_tmpdir();
+	assert_int_equal(uv_loop_init(&loop), 0);
+	d = sc_hls_disk_new(&loop, hf_tmpdir, 8, 1 << 20);
+	sc_hls_disk_set_done(d, spool_done, spool_spooled, &r);
+	hf_run_loop_to_idle(&loop);
+
+	/* A whole part: header, video spool, audio spool. */
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 0, mv1, 5, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 1, ma1, 2, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 0, mv2, 5, 2, 7), 0);
+	assert_int_equal(sc_hls_disk_finish(d, "1.0.m4s", hdr, bytes), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.failed, 0);
+	assert_string_equal(r.done_file, "1.0.m4s");
+	assert_int_equal(r.done_err, 0);
+	{
+		sc_hls_body *body;
+
+		assert_int_equal(sc_hls_body_open(hf_tmpdir, "1.0.m4s", "video/mp4", &body), 0);
+		got = hf_body_bytes(body, NULL);
+		assert_int_equal(got->len, 9);
+		assert_memory_equal(got->data, "HDRVVWabc", 9);
+		sc_blob_unref(got);
+	}
+
+	/* The video spool cannot be made for its first frame (a folder in
+	 * the way), then could be for the second: the part still fails. */
+	snprintf(path, sizeof(path), "%s/.tmp-v-1.1.m4s", hf_tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 0, mv1, 5, 0, 7), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 0, mv2, 5, 2, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 1, ma1, 2, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_finish(d, "1.1.m4s", hdr, bytes), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_string_equal(r.done_file, "1.1.m4s");
+	assert_int_equal(r.done_err, -EIO);
+	snprintf(path, sizeof(path), "%s/1.1.m4s", hf_tmpdir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* A spool shorter than the finish says: refused. */
+	assert_int_equal(sc_hls_disk_spool(d, "1.2.m4s", 0, mv1, 5, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_finish(d, "1.2.m4s", hdr, bytes), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(r.done_err, -EIO);
+
+	/* A part given up: its spools go. */
+	assert_int_equal(sc_hls_disk_spool(d, "1.3.m4s", 1, ma1, 2, 0, 7), 0);
+	sc_hls_disk_drop_spool(d, "1.3.m4s");
+	hf_run_loop_to_idle(&loop);
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -q '^\\.'", hf_tmpdir);
+	assert_int_not_equal(system(cmd), 0);
+
+	sc_hls_disk_close(d);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	sc_media_unref(mv1);
+	sc_media_unref(mv2);
+	sc_media_unref(ma1);
+	sc_blob_unref(hdr);
+	hf_rm_tmpdir();
+}
+
+/* Without LL-HLS a segment is one part, spooled to the segment's file: the
+ * same bytes as without a folder. */
+static void test_plain_spooled(void **state)
+{
+	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 0, .window = 6};
+	uv_loop_t loop, mloop;
+	sc_hls_stats st;
+	sc_hls *h, *hm;
+
+	(void)state;
+	hf_make_tmpdir();
+	cfg.dir = hf_tmpdir;
+	h = hf_hls_new(&loop, &cfg, "pl");
+	cfg.dir = NULL;
+	hm = hf_hls_new(&mloop, &cfg, "pl");
+	for (int pass = 0; pass < 2; pass++) {
+		hf_feed_range(h, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
+		hf_feed_range(hm, 0, hf_ntags, pass * hf_pass_ms(), 1, 1, 0);
+	}
+	sc_hls_end(h);
+	sc_hls_end(hm);
+	{
+		sc_hls_body *body = NULL;
+
+		assert_int_equal(sc_hls_open(h, "1.m4s", &body), -EAGAIN);
+	}
+	hf_run_loop_to_idle(&loop);
+	sc_hls_get_stats(h, &st);
+	assert_int_equal(st.write_errors, 0);
+	assert_true(st.last_msn >= 6);
+	for (int64_t m = 0; m <= st.last_msn; m++) {
+		int disk = -1, mdisk = -1;
+		char name[64];
+		sc_blob *want, *got;
+
+		snprintf(name, sizeof(name), "%" PRId64 ".m4s", m);
+		want = hf_get_from(hm, name, &mdisk);
+		got = hf_get_from(h, name, &disk);
+		assert_non_null(want);
+		assert_non_null(got);
+		assert_int_equal(mdisk, 0);
+		assert_int_equal(disk, 1);
+		assert_int_equal(got->len, want->len);
+		assert_memory_equal(got->data, want->data, want->len);
+		sc_blob_unref(want);
+		sc_blob_unref(got);
+	}
+	hf_hls_free(h, &loop);
+	hf_hls_free(hm, &mloop);
+	hf_rm_tmpdir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +745,8 @@ int main(void)
 		cmocka_unit_test(test_parts_spooled),
 		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_disk_bound),
+		cmocka_unit_test(test_disk_spool),
+		cmocka_unit_test(test_plain_spooled),
 	};
 
 	return cmocka_run_group_tests(tests, hf_group_setup, hf_group_teardown);
