@@ -601,8 +601,12 @@ static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, siz
 		publish(h, part_arrival);
 	}
 	h->part_arrival = arrival;
-	if (track == driver)
+	if (track == driver) {
 		h->last_dts = dts;
+		/* Parts are cut only before a driving frame: this one is in
+		 * the open part, so its bytes need not wait for the next. */
+		sc_hls_mux_spool_held(h->mux, driver);
+	}
 	return 0;
 
 mux_failed:

@@ -158,8 +158,9 @@ int sc_hls_check_avcc(const uint8_t *p, size_t len, int nal_length_size)
 
 /* A track's latest frame: its duration is known when the next one comes. */
 struct held {
-	sc_media *m;	  /* NULL: none */
-	size_t off;	  /* where the frame starts in m->data */
+	int have;	  /* a frame is held */
+	sc_media *m;	  /* NULL once its bytes went to the spool */
+	size_t off, len;  /* where the frame starts in m->data, and its length */
 	int64_t dts, pts; /* ms */
 	int key;
 };
@@ -278,9 +279,9 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	int64_t dts, dur, cto;
 	size_t len;
 
-	if (!h->m)
+	if (!h->have)
 		return 0;
-	len = h->m->len - h->off;
+	len = h->len;
 	if (t->n == MUX_MAX_SAMPLES || len > MUX_MAX_BYTES - mx->bytes)
 		return -ENOBUFS;
 	if (t->n == t->cap) {
@@ -304,7 +305,7 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	cto = units(t, h->pts) - dts;
 	if (t->n == 0)
 		t->base = (uint64_t)dts;
-	if (mx->spool) {
+	if (mx->spool && h->m) {
 		/* Its bytes go now; only its description stays. */
 		mx->spool(mx->spool_ud, (int)(t - mx->tr), h->m, h->off, (uint32_t)t->bytes);
 		sc_media_unref(h->m);
@@ -323,6 +324,7 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	t->bytes += len;
 	mx->bytes += len;
 	h->m = NULL;
+	h->have = 0;
 	return 0;
 }
 
@@ -349,8 +351,13 @@ int sc_hls_mux_write(sc_hls_mux *mx, int track, int64_t dts, int64_t pts, int ke
 	if (t->last_dts != INT64_MIN)
 		t->step = dts - t->last_dts;
 	t->last_dts = dts;
-	t->held =
-		(struct held){.m = sc_media_ref(m), .off = off, .dts = dts, .pts = pts, .key = key};
+	t->held = (struct held){.have = 1,
+				.m = sc_media_ref(m),
+				.off = off,
+				.len = m->len - off,
+				.dts = dts,
+				.pts = pts,
+				.key = key};
 	return 0;
 }
 
@@ -375,6 +382,19 @@ void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud)
 {
 	mx->spool = fn;
 	mx->spool_ud = ud;
+}
+
+void sc_hls_mux_spool_held(sc_hls_mux *mx, int track)
+{
+	struct track *t = &mx->tr[track];
+	struct held *h = &t->held;
+
+	if (!mx->spool || !h->have || !h->m)
+		return;
+	/* It joins the open fragment next, after the frames in it now. */
+	mx->spool(mx->spool_ud, track, h->m, h->off, (uint32_t)t->bytes);
+	sc_media_unref(h->m);
+	h->m = NULL;
 }
 
 /* The open fragment's frames, moved into a list with where each is among
@@ -419,7 +439,7 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, int want_frames, sc_hls_fragment
 			struct track *t = &mx->tr[i];
 			int64_t e;
 
-			if (!t->held.m)
+			if (!t->held.have)
 				continue;
 			e = t->held.dts + sc_hls_mux_frame_ms(mx, i);
 			rc = add_held(mx, t, e);

@@ -71,6 +71,11 @@ size_t sc_hls_mux_pending(const sc_hls_mux *mx);
  */
 typedef void (*sc_hls_spool_fn)(void *ud, int track, sc_media *m, size_t off, uint32_t at);
 void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud);
+/* Spooling: the held frame of track goes to the spool now, not when the
+ * next frame of its track comes. Only for a track before whose frames
+ * alone the caller cuts fragments (the driving one): then the held frame
+ * is sure to join the open fragment. */
+void sc_hls_mux_spool_held(sc_hls_mux *mx, int track);
 
 /* Where a fragment's bytes are: hdr bytes of moof and mdat header, then
  * each track's frames back to back, video first. */

@@ -150,11 +150,14 @@ static size_t put_fragment(FILE *f, sc_hls_fragment *fg, struct spool *sp)
 }
 
 /* Muxes every frame, cutting a fragment after every `every` frames (0:
- * one fragment), into path; spooled if `spooled`. Returns the number of
- * fragments. */
-static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, int spooled,
-		       const char *path)
+ * one fragment; video_cuts: only after a video frame, once due, as HLS
+ * cuts before its driving track's frames), into path; spooled if
+ * `spooled` (2: and each video frame spooled as soon as it is held).
+ * Returns the number of fragments. */
+static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, int video_cuts,
+		       int spooled, const char *path)
 {
+	int due = 0;
 	char err[128];
 	struct spool sp = {{0}};
 	size_t nframes_out = 0;
@@ -181,11 +184,15 @@ static int mux_to_file(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, 
 						  err, sizeof(err)),
 				 0);
 		sc_media_unref(m); /* the muxer keeps its own reference */
-		if (every && (i + 1) % every == 0 && sc_hls_mux_pending(mx)) {
+		due |= every && (i + 1) % every == 0;
+		if (due && (!video_cuts || fr->track == SC_HLS_VIDEO) && sc_hls_mux_pending(mx)) {
 			assert_int_equal(sc_hls_mux_flush(mx, 0, 1, &fg, err, sizeof(err)), 0);
 			nframes_out += put_fragment(f, &fg, spooled ? &sp : NULL);
 			nfrag++;
+			due = 0;
 		}
+		if (spooled == 2 && fr->track == SC_HLS_VIDEO)
+			sc_hls_mux_spool_held(mx, SC_HLS_VIDEO);
 	}
 	assert_int_equal(sc_hls_mux_flush(mx, 1, 1, &fg, err, sizeof(err)), 0);
 	nframes_out += put_fragment(f, &fg, spooled ? &sp : NULL);
@@ -288,7 +295,7 @@ static void test_roundtrip(void **state)
 	hf_make_tmpdir();
 	snprintf(path, sizeof(path), "%s/out.mp4", hf_tmpdir);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
-		int n = mux_to_file(cfg, every[i], 0, path);
+		int n = mux_to_file(cfg, every[i], 0, 0, path);
 		sc_blob *mem = slurp(path), *spooled;
 
 		printf("every %zu frames: %d fragments\n", every[i], n);
@@ -296,7 +303,18 @@ static void test_roundtrip(void **state)
 			assert_true((size_t)n > nframes / 2);
 		check_file(path, cfg);
 		/* Spooled, the same file byte for byte. */
-		assert_int_equal(mux_to_file(cfg, every[i], 1, path), n);
+		assert_int_equal(mux_to_file(cfg, every[i], 0, 1, path), n);
+		spooled = slurp(path);
+		assert_int_equal(spooled->len, mem->len);
+		assert_memory_equal(spooled->data, mem->data, mem->len);
+		sc_blob_unref(mem);
+		sc_blob_unref(spooled);
+		/* Cut only before video frames, each video frame spooled as
+		 * soon as it is held: the same again. */
+		n = mux_to_file(cfg, every[i], 1, 0, path);
+		mem = slurp(path);
+		check_file(path, cfg);
+		assert_int_equal(mux_to_file(cfg, every[i], 1, 2, path), n);
 		spooled = slurp(path);
 		assert_int_equal(spooled->len, mem->len);
 		assert_memory_equal(spooled->data, mem->data, mem->len);
@@ -308,9 +326,11 @@ static void test_roundtrip(void **state)
 	for (size_t i = 0, v = 0; i < nframes; i++)
 		if (frames[i].track == SC_HLS_VIDEO && v++ % 2)
 			frames[i].pts += 120;
-	mux_to_file(cfg, 7, 0, path);
+	mux_to_file(cfg, 7, 0, 0, path);
 	check_file(path, cfg);
-	mux_to_file(cfg, 7, 1, path);
+	mux_to_file(cfg, 7, 0, 1, path);
+	check_file(path, cfg);
+	mux_to_file(cfg, 7, 1, 2, path);
 	check_file(path, cfg);
 	hf_rm_tmpdir();
 	for (int t = 0; t < SC_HLS_TRACKS; t++)
