@@ -10,15 +10,17 @@
 
 #define PARTS_READ 4 /* part files held at once while rebuilding */
 
+/* 48 bytes: a stream keeps one per message of its GOP (~150 at 30 fps). */
 struct sc_gop_entry {
 	sc_media *m; /* NULL: only in part `part` of segment msn */
-	int64_t msn, part;
+	int64_t msn;
+	uint64_t arrival_us;
 	uint32_t at;  /* where the message's bytes after its header are */
 	uint32_t len; /* the whole message */
 	uint32_t ts;
+	uint16_t part;
 	uint8_t type, hdr_len;
 	uint8_t hdr[5]; /* the FLV header (audio 2, video 5 bytes) */
-	uint64_t arrival_us;
 };
 
 void sc_gop_clear(sc_gop *g)
@@ -50,7 +52,8 @@ void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes)
 		return;
 	}
 	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 256;
+		/* Grown by half: a GOP's size is steady, and the storage stays. */
+		size_t cap = g->cap ? g->cap + g->cap / 2 : 32;
 		sc_gop_entry *e = realloc(g->e, cap * sizeof(*e));
 
 		if (!e) {
@@ -74,7 +77,8 @@ void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at 
 		const sc_hls_frame_at *f = &frames[k];
 		size_t *next = &g->next[sc_media_is_video(f->m)];
 
-		if (f->off > sizeof(((sc_gop_entry *)0)->hdr) || f->m->len > UINT32_MAX)
+		if (f->off > sizeof(((sc_gop_entry *)0)->hdr) || f->m->len > UINT32_MAX ||
+		    part < 0 || part > UINT16_MAX)
 			continue;
 		for (size_t i = *next; i < g->n; i++) {
 			sc_gop_entry *e = &g->e[i];
@@ -82,7 +86,7 @@ void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at 
 			if (e->m != f->m)
 				continue;
 			e->msn = msn;
-			e->part = part;
+			e->part = (uint16_t)part;
 			e->at = f->at;
 			e->len = (uint32_t)e->m->len;
 			e->ts = e->m->ts;
