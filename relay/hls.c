@@ -85,10 +85,6 @@ struct sc_hls {
 	uint64_t part_arrival; /* latest message of the open part */
 	int64_t wall_anchor_ms, dts_anchor;
 
-	/* Arrival of the last frame of each part whose file is being made,
-	 * oldest first (the worker makes them in order). */
-	uint64_t making[MAX_WRITES];
-	size_t making_first, making_n;
 	int spool_lost;	    /* a frame of the open part did not reach its spool */
 	uint32_t spool_tag; /* numbers the open part's spools (a report names them) */
 	int warned;	    /* a failed write was logged */
@@ -319,6 +315,7 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 	part = (int64_t)s->nparts;
 	part_name(h, s->msn, part, file, sizeof(file));
 	f->layout.tag = h->spool_tag++;
+	f->layout.arrival_us = arrival;
 	rc = sc_hls_seg_add(s, spooled ? NULL : sc_blob_ref(f->blob), end - h->part_start,
 			    h->part_key, &f->layout);
 	if (rc < 0) {
@@ -341,8 +338,6 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 		sc_hls_seg_queued(s, h->ll ? part : -1, rc);
 		if (rc < 0)
 			disk_failed(h, file, rc);
-		else if (h->making_n < MAX_WRITES)
-			h->making[(h->making_first + h->making_n++) % MAX_WRITES] = arrival;
 		rc = 0;
 	}
 	if (h->ll)
@@ -627,23 +622,22 @@ static void on_disk_done(void *userdata, const char *file, int err)
 
 	if (kind != SC_HLS_FILE_SEGMENT && kind != SC_HLS_FILE_PART)
 		return;
-	/* A part's file made (without parts: the segment's). */
-	if ((kind == SC_HLS_FILE_PART) == (h->ll != 0) && h->making_n) {
-		uint64_t arrival = h->making[h->making_first];
-		uint64_t now = now_us(CLOCK_MONOTONIC);
-		uint64_t d = now > arrival ? now - arrival : 0;
-
-		h->making_first = (h->making_first + 1) % MAX_WRITES;
-		h->making_n--;
-		if (err == 0) {
-			h->stats.last_file_delay_us = d;
-			if (d > h->stats.max_file_delay_us)
-				h->stats.max_file_delay_us = d;
-		}
-	}
 	s = find_seg(h, a);
 	if (!s)
 		return; /* dropped meanwhile */
+	/* A part's file made (without parts: the segment's, its one part). */
+	if (kind == SC_HLS_FILE_SEGMENT)
+		p = 0;
+	if (err == 0 && (kind == SC_HLS_FILE_PART) == (h->ll != 0) && p >= 0 &&
+	    p < (int64_t)s->nparts) {
+		uint64_t arrival = s->lay[p].arrival_us;
+		uint64_t now = now_us(CLOCK_MONOTONIC);
+		uint64_t d = now > arrival ? now - arrival : 0;
+
+		h->stats.last_file_delay_us = d;
+		if (d > h->stats.max_file_delay_us)
+			h->stats.max_file_delay_us = d;
+	}
 	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT ? -1 : p, err);
 	if (err < 0)
 		disk_failed(h, file, err);
@@ -677,15 +671,18 @@ static void on_disk_spooled(void *userdata, const char *file, int track, sc_medi
 	sc_hls_seg *s;
 
 	(void)track;
-	if (err < 0) {
-		disk_failed(h, file, err);
-		return;
-	}
 	if (kind == SC_HLS_FILE_SEGMENT)
 		p = 0;
 	else if (kind != SC_HLS_FILE_PART)
 		return;
 	s = find_seg(h, a);
+	if (err < 0) {
+		disk_failed(h, file, err);
+		/* The open part cannot be made: none of its frames is to be had. */
+		if (s && p == (int64_t)s->nparts && spool_alive(h, s, p, tag))
+			h->spool_lost = 1;
+		return;
+	}
 	if (h->cfg.on_part && s && spool_alive(h, s, p, tag))
 		h->cfg.on_part(h->cfg.userdata, a, p, &f, 1);
 }

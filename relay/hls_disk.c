@@ -798,7 +798,8 @@ int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, 
 	    off >= m->len)
 		return -EINVAL;
 	/* One frame is always let in, however big: the bound is for a queue. */
-	if (d->spool_bytes && m->len - off > d->max_spool_bytes - d->spool_bytes) {
+	if (d->spool_bytes && (d->spool_bytes >= d->max_spool_bytes ||
+			       m->len - off > d->max_spool_bytes - d->spool_bytes)) {
 		d->drops++;
 		return -ENOBUFS;
 	}

@@ -82,7 +82,10 @@ void sc_hls_mux_spool_held(sc_hls_mux *mx, int track);
 typedef struct {
 	uint32_t hdr;
 	uint32_t bytes[SC_HLS_TRACKS];
-	uint32_t tag; /* not the muxer's: hls.c's number of the spools that made it */
+	/* Not the muxer's, hls.c's: the number of the spools that made it, and
+	 * when its last frame came (monotonic us). */
+	uint32_t tag;
+	uint64_t arrival_us;
 } sc_hls_layout;
 
 typedef struct {

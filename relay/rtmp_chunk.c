@@ -24,6 +24,7 @@
 #define MAX_HEADER  (3 + 11 + 4)
 #define MAX_MSG_LEN 0xFFFFFFu /* the length field has 24 bits */
 #define MIN_ALLOC   4096
+#define FIRST_ALLOC 32768 /* a message's first buffer (most frames fit) */
 #define CSID_MIN    2
 #define CSID_MAX    65599
 
@@ -163,7 +164,9 @@ static size_t header_size(const sc_rtmp_chunk_reader *r, const uint8_t *h, size_
 /* Make room for `need` payload bytes in cs, within the reader's bounds. */
 static int grow(sc_rtmp_chunk_reader *r, chunk_stream *cs, size_t need)
 {
-	size_t nc = cs->cap * 2;
+	/* Doubling, so that a peer that declares a big message and sends
+	 * little of it gets little room. */
+	size_t nc = cs->cap ? cs->cap * 2 : FIRST_ALLOC;
 	uint8_t *nb;
 
 	if (nc < need)
@@ -199,6 +202,18 @@ static int grow(sc_rtmp_chunk_reader *r, chunk_stream *cs, size_t need)
 	return 0;
 }
 
+/* A big buffer goes back once its message is delivered or aborted: kept,
+ * every publisher would pin the size of its largest frame. */
+static void release(sc_rtmp_chunk_reader *r, chunk_stream *cs)
+{
+	if (cs->cap <= MIN_ALLOC)
+		return;
+	r->total_cap -= cs->cap;
+	free(cs->buf);
+	cs->buf = NULL;
+	cs->cap = 0;
+}
+
 /* A complete message: protocol control types 1 and 2 are ours. */
 static int deliver(sc_rtmp_chunk_reader *r, const chunk_stream *cs, const uint8_t *payload)
 {
@@ -220,8 +235,10 @@ static int deliver(sc_rtmp_chunk_reader *r, const chunk_stream *cs, const uint8_
 		if (cs->len < 4)
 			return fail(r, "Abort of %u bytes", cs->len);
 		o = find_cs(r, sc_rd_be32(payload));
-		if (o)
+		if (o) {
 			o->got = 0;
+			release(r, o);
+		}
 		return 0;
 	default:
 		m.csid = cs->csid;
@@ -368,14 +385,7 @@ int sc_rtmp_chunk_reader_feed(sc_rtmp_chunk_reader *r, const uint8_t *p, size_t 
 			ret = deliver(r, cs, cs->buf);
 			if (ret < 0)
 				return ret;
-			/* A big buffer goes back: kept, every publisher would
-			 * pin the size of its largest frame. */
-			if (cs->cap > MIN_ALLOC) {
-				r->total_cap -= cs->cap;
-				free(cs->buf);
-				cs->buf = NULL;
-				cs->cap = 0;
-			}
+			release(r, cs);
 		}
 	}
 	return 0;
