@@ -43,6 +43,7 @@
 
 #define MAX_WRITES     64	  /* queued disk writes per stream */
 #define MAX_SPOOL      (8u << 20) /* bytes of frames queued for a stream's spools */
+#define SPOOL_ROTATE   (4u << 20) /* default: new spool files once this much is in them */
 #define MAX_INITS      8	  /* init segments still referenced */
 #define JUMP_BACK_MS   1000	  /* a dts this far back restarts the timeline */
 #define JUMP_AHEAD_MS  5000	  /* ... and this far ahead */
@@ -87,7 +88,11 @@ struct sc_hls {
 
 	int spool_lost;	    /* a frame of the open part did not reach its spool */
 	uint32_t spool_tag; /* numbers the open part's spools (a report names them) */
-	int warned;	    /* a failed write was logged */
+	uint32_t spool_gen; /* the spool files in use: "spool-GEN" */
+	/* Per track: where the open part's frames start in its spool file,
+	 * and where the last one written ends. */
+	uint64_t spool_base[SC_HLS_TRACKS], spool_end[SC_HLS_TRACKS];
+	int warned; /* a failed write was logged */
 	sc_blob *playlist;
 	sc_hls_pl_segment *plsegs;
 	sc_hls_stats stats;
@@ -158,6 +163,38 @@ static void disk_unlink(sc_hls *h, const char *file)
 static sc_hls_seg *open_seg(sc_hls *h)
 {
 	return h->open ? &h->segs[h->nsegs - 1] : NULL;
+}
+
+static void spool_name(uint32_t gen, char *buf, size_t len)
+{
+	snprintf(buf, len, "spool-%" PRIu32, gen);
+}
+
+/* The spool files in use go (once the parts queued before are made);
+ * the next frames go to new ones. */
+static void spool_rotate(sc_hls *h)
+{
+	char name[32];
+
+	if (!h->disk)
+		return;
+	spool_name(h->spool_gen++, name, sizeof(name));
+	sc_hls_disk_drop_spool(h->disk, name);
+	memset(h->spool_base, 0, sizeof(h->spool_base));
+	memset(h->spool_end, 0, sizeof(h->spool_end));
+}
+
+/* The open part is over (made or given up): the next one's frames follow
+ * its own in the spool files, or go to new files once these hold
+ * cfg.spool_rotate bytes. */
+static void spool_next(sc_hls *h)
+{
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		h->spool_base[t] = h->spool_end[t];
+	h->spool_lost = 0;
+	h->spool_tag++; /* late reports of its frames are told apart */
+	if (h->spool_base[SC_HLS_VIDEO] + h->spool_base[SC_HLS_AUDIO] >= h->cfg.spool_rotate)
+		spool_rotate(h);
 }
 
 /* The file of part `part` of segment msn: its own with LL-HLS, else the
@@ -314,32 +351,35 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 	}
 	part = (int64_t)s->nparts;
 	part_name(h, s->msn, part, file, sizeof(file));
-	f->layout.tag = h->spool_tag++;
+	f->layout.tag = h->spool_tag;
 	f->layout.arrival_us = arrival;
+	f->layout.spool_gen = h->spool_gen;
+	for (int t = 0; t < SC_HLS_TRACKS; t++)
+		f->layout.spool_base[t] = h->spool_base[t];
 	rc = sc_hls_seg_add(s, spooled ? NULL : sc_blob_ref(f->blob), end - h->part_start,
 			    h->part_key, &f->layout);
 	if (rc < 0) {
-		if (spooled)
-			sc_hls_disk_drop_spool(h->disk, file);
+		spool_next(h);
 		goto out;
 	}
 	if (spooled) {
 		uint64_t bytes[SC_HLS_SPOOLS] = {f->layout.bytes[SC_HLS_VIDEO],
 						 f->layout.bytes[SC_HLS_AUDIO]};
+		char sp[32];
 
-		if (h->spool_lost) {
-			sc_hls_disk_drop_spool(h->disk, file);
+		spool_name(h->spool_gen, sp, sizeof(sp));
+		if (h->spool_lost)
 			rc = -EIO;
-		} else {
-			rc = sc_hls_disk_finish(h->disk, file, f->blob, bytes);
-		}
-		h->spool_lost = 0;
+		else
+			rc = sc_hls_disk_finish(h->disk, file, f->blob, sp, f->layout.spool_base,
+						bytes);
 		/* Without parts the file made is the segment's. */
 		sc_hls_seg_queued(s, h->ll ? part : -1, rc);
 		if (rc < 0)
 			disk_failed(h, file, rc);
 		rc = 0;
 	}
+	spool_next(h);
 	if (h->ll)
 		h->stats.parts++;
 	/* From now on the frames can be read back (sc_hls_open_data). */
@@ -401,18 +441,11 @@ static int new_seg(sc_hls *h, int64_t start)
 
 /* ---- muxer life ---- */
 
-/* The open part is given up: its spooled frames go. */
+/* The open part is given up: its spooled frames are left where they are
+ * (they go with their spool files). */
 static void drop_open_part(sc_hls *h)
 {
-	sc_hls_seg *s = open_seg(h);
-	char file[64];
-
-	if (!h->disk || !s)
-		return;
-	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
-	sc_hls_disk_drop_spool(h->disk, file);
-	h->spool_lost = 0;
-	h->spool_tag++; /* late reports of its frames are ignored */
+	spool_next(h);
 }
 
 static void stop_mux(sc_hls *h, int flush)
@@ -444,13 +477,18 @@ static void on_spool(void *ud, int track, sc_media *m, size_t off, uint32_t at)
 {
 	sc_hls *h = ud;
 	sc_hls_seg *s = open_seg(h);
-	char file[64];
+	char file[64], sp[32];
+	uint64_t pos;
 	int rc;
 
 	if (!s || h->spool_lost)
 		return;
 	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
-	rc = sc_hls_disk_spool(h->disk, file, track, m, off, at, h->spool_tag);
+	spool_name(h->spool_gen, sp, sizeof(sp));
+	pos = h->spool_base[track] + at;
+	rc = sc_hls_disk_spool(h->disk, file, sp, track, m, off, pos, at, h->spool_tag);
+	if (pos + (m->len - off) > h->spool_end[track])
+		h->spool_end[track] = pos + (m->len - off);
 	if (rc < 0) {
 		h->spool_lost = 1; /* the part is lost; the next one starts afresh */
 		disk_failed(h, file, rc);
@@ -746,6 +784,7 @@ void sc_hls_end(sc_hls *h)
 	if (!h)
 		return;
 	stop_mux(h, 1);
+	spool_rotate(h); /* no part is open: nothing stays spooled */
 	h->ended = 1;
 	h->stats.active = 0;
 	publish(h, 0);
@@ -788,6 +827,8 @@ sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, 
 		h->cfg.window = 6;
 	if (h->cfg.window > 1000)
 		h->cfg.window = 1000;
+	if (h->cfg.spool_rotate == 0)
+		h->cfg.spool_rotate = SPOOL_ROTATE;
 	h->ll = h->cfg.part_ms > 0;
 	h->max_seg_ms = h->cfg.target_ms * 4 > 10000 ? h->cfg.target_ms * 4 : 10000;
 	h->gen = -1;
@@ -831,6 +872,7 @@ void sc_hls_free(sc_hls *h)
 	h->cfg.on_drop = NULL;
 	if (h->mux)
 		sc_hls_end(h);
+	spool_rotate(h);
 	sc_hls_disk_close(h->disk);
 	for (size_t i = 0; i < h->nsegs; i++)
 		sc_hls_seg_clear(&h->segs[i]);
@@ -924,7 +966,7 @@ int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_bod
 	sc_hls_seg *s = h ? find_seg(h, msn) : NULL;
 	const sc_hls_layout *lay;
 	int ready, spooling;
-	char file[64];
+	char file[64], sp[32];
 	int rc;
 
 	if (!s || part < 0 || track < 0 || track >= SC_HLS_TRACKS || !ret || !ret_base)
@@ -934,8 +976,9 @@ int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_bod
 		/* The open part: only what is in its spools. */
 		if (s != open_seg(h) || !h->mux || !h->disk)
 			return -ENOENT;
-		*ret_base = 0;
-		return sc_hls_disk_open_spool(h->path, track, file, ret);
+		spool_name(h->spool_gen, sp, sizeof(sp));
+		*ret_base = h->spool_base[track];
+		return sc_hls_disk_open_spool(h->path, track, sp, ret);
 	}
 	if ((size_t)part > s->nparts)
 		return -ENOENT;
@@ -955,12 +998,13 @@ int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_bod
 	if (!ready && !spooling)
 		return -ENOENT;
 	if (spooling) {
-		/* Its file is being made: the spool, or the file if it was just
-		 * renamed into place (before the spools went). */
-		rc = sc_hls_disk_open_spool(h->path, track, file, ret);
+		/* Its file is being made: from the spool, or from the file if
+		 * the spool is already gone (it goes after the file is made). */
+		spool_name(lay->spool_gen, sp, sizeof(sp));
+		rc = sc_hls_disk_open_spool(h->path, track, sp, ret);
 		if (rc != -ENOENT) {
 			if (rc == 0)
-				*ret_base = 0;
+				*ret_base = lay->spool_base[track];
 			return rc;
 		}
 	}

@@ -64,6 +64,9 @@ typedef struct {
 	int64_t target_ms; /* segment target; cut at the first key frame past it (2000) */
 	int64_t part_ms;   /* LL-HLS part target; 0 disables parts (333) */
 	int window;	   /* segments in the playlist (6) */
+	/* With DIR: frames go to new spool files once the ones in use hold
+	 * this many bytes (0: 4 MB). */
+	size_t spool_rotate;
 	/* Called after each playlist change (new part or segment) and when
 	 * a file is made, so that blocked HTTP requests can be answered. */
 	void (*on_update)(void *userdata);

@@ -23,6 +23,10 @@
 #include <unistd.h>
 
 #define NAME_MAX_LEN 64
+/* A small spooled frame (an audio one) does not wake the worker by itself:
+ * it goes with the next frame, write or finish, or once the frames waiting
+ * add up to this. Half the wake-ups of a stream, for a few KB held. */
+#define SPOOL_WAKE 4096
 
 /* ---- blobs ---- */
 
@@ -238,22 +242,28 @@ struct job {
 	int op;
 	int err; /* set by the worker */
 	char name[NAME_MAX_LEN];
-	/* JOB_SPOOL: m's bytes from off on go to track's spool of NAME at `at` */
+	/* JOB_SPOOL: m's bytes from off on, a frame of part NAME, go to
+	 * track's spool file of SPOOL at pos (at, tag: for the report).
+	 * JOB_FINISH: part NAME is the header then base[t], bytes[t] of each
+	 * track's spool of SPOOL. JOB_DROP_SPOOL: SPOOL's files go. */
+	char spool[NAME_MAX_LEN];
 	int track;
 	sc_media *m;
 	size_t off;
+	uint64_t pos;
 	uint32_t at;
 	uint32_t tag;
-	uint64_t bytes[SC_HLS_SPOOLS]; /* JOB_FINISH: each spool's length */
-	size_t nblobs;		       /* JOB_WRITE: the file is these back to back */
-	sc_blob *blobs[];	       /* references; NULL: the part file NAME-without-.m4s.i.m4s */
+	uint64_t base[SC_HLS_SPOOLS], bytes[SC_HLS_SPOOLS];
+	size_t nblobs;	  /* JOB_WRITE: the file is these back to back */
+	sc_blob *blobs[]; /* references; NULL: the part file NAME-without-.m4s.i.m4s */
 };
 
 /* The worker's open spool file of one track (only the worker touches it). */
 struct spool {
-	int fd; /* -1: none */
-	char name[NAME_MAX_LEN];
-	int failed; /* a write to it failed */
+	int fd;			  /* -1: none */
+	char spool[NAME_MAX_LEN]; /* whose file fd is */
+	char part[NAME_MAX_LEN];  /* the part its latest frame is of */
+	int failed;		  /* a frame of that part was not written */
 };
 
 struct sc_hls_disk {
@@ -263,7 +273,8 @@ struct sc_hls_disk {
 	struct job *head, *tail; /* queued */
 	size_t nwrites;		 /* queued writes */
 	size_t max_writes;
-	size_t spool_bytes; /* of the spool jobs queued or in flight */
+	size_t spool_bytes;   /* of the spool jobs queued or in flight */
+	size_t spool_waiting; /* of small spool jobs queued, not yet submitted */
 	size_t max_spool_bytes;
 	struct job *batch; /* in flight, owned by the worker */
 	int busy, closing;
@@ -321,54 +332,54 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Appends the file at path to fd: all of it, or exactly want bytes
- * (want != UINT64_MAX; a file of another length is -EIO). */
-static int copy_file(const char *path, int fd, uint64_t want)
+/* Appends len bytes of in from off to out: -EIO if in has fewer. */
+static int copy_range(int in, uint64_t off, uint64_t len, int out)
 {
+	loff_t o = (loff_t)off;
 	uint8_t buf[16384];
-	int in, rc = 0, copied = 0;
-	uint64_t done = 0;
+
+	while (len) {
+		ssize_t n = copy_file_range(in, &o, out, NULL, len, 0);
+
+		if (n > 0) {
+			len -= (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+			return -errno;
+		break; /* no in-kernel copy here: read and write */
+	}
+	while (len) {
+		ssize_t n = pread(in, buf, len < sizeof(buf) ? len : sizeof(buf), o);
+		int rc;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		rc = write_all(out, buf, (size_t)n);
+		if (rc < 0)
+			return rc;
+		o += n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Appends the whole file at path to fd. */
+static int copy_file(const char *path, int fd)
+{
 	struct stat st;
-	ssize_t n;
+	int in, rc;
 
 	in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	if (want != UINT64_MAX && (fstat(in, &st) < 0 || (uint64_t)st.st_size != want)) {
-		rc = -EIO;
-		goto out;
-	}
-	for (;;) {
-		n = copy_file_range(in, NULL, fd, NULL, 1 << 20, 0);
-		if (n > 0) {
-			copied = 1;
-			done += (uint64_t)n;
-			continue;
-		}
-		if (n == 0)
-			goto out;
-		if (errno == EINTR)
-			continue;
-		break;
-	}
-	if (copied ||
-	    (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)) {
-		rc = -errno;
-		goto out;
-	}
-	/* No in-kernel copy here: read and write (nothing was copied yet). */
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (rc = write_all(fd, buf, (size_t)n)) < 0) {
-			rc = rc < 0 ? rc : -errno;
-			break;
-		}
-		done += (uint64_t)n;
-	}
-out:
-	if (rc == 0 && want != UINT64_MAX && done != want)
-		rc = -EIO;
+	rc = fstat(in, &st) < 0 ? -errno : copy_range(in, 0, (uint64_t)st.st_size, fd);
 	close(in);
 	return rc;
 }
@@ -382,7 +393,7 @@ static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd
 	snprintf(name, sizeof(name), "%.*s.%zu.m4s", (int)stem, j->name, i);
 	if (path_of(d, "", name, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	return copy_file(path, fd, UINT64_MAX);
+	return copy_file(path, fd);
 }
 
 static int do_write(const sc_hls_disk *d, const struct job *j)
@@ -412,14 +423,22 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 	return rc;
 }
 
-/* ---- spools: a part's frames, one file per track, while it is open ---- */
+/* ---- spools: each track's frames, appended to one file per track ----
+ *
+ * Why one file that parts follow each other in, and not one per part:
+ * creating and removing three files a part (two spools and the part) made
+ * ext4's inode allocator the relay's largest cost with 20 streams. The
+ * loop names the spool files and picks the offsets, so it can read a
+ * frame back from them; it starts new ones now and then and has the old
+ * ones removed once the parts in them are made. */
 
 static void spool_close(struct spool *sp)
 {
 	if (sp->fd >= 0)
 		close(sp->fd);
 	sp->fd = -1;
-	sp->name[0] = 0;
+	sp->spool[0] = 0;
+	sp->part[0] = 0;
 	sp->failed = 0;
 }
 
@@ -428,23 +447,28 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 	struct spool *sp = &d->spools[j->track];
 	const uint8_t *p = j->m->data + j->off;
 	size_t len = j->m->len - j->off;
-	off_t at = j->at;
+	off_t at = (off_t)j->pos;
 	char path[4096];
 
-	if (strcmp(sp->name, j->name) != 0) {
-		/* A part's first frame: its spool starts afresh. Opened once:
-		 * a spool that failed stays failed, so that a later frame
-		 * cannot make it look whole. */
+	if (strcmp(sp->spool, j->spool) != 0) {
 		spool_close(sp);
-		snprintf(sp->name, sizeof(sp->name), "%s", j->name);
-		if (path_of(d, spool_prefix[j->track], j->name, path, sizeof(path)) < 0) {
-			sp->failed = 1;
-			return -ENAMETOOLONG;
-		}
-		sp->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		snprintf(sp->spool, sizeof(sp->spool), "%s", j->spool);
+	}
+	if (strcmp(sp->part, j->name) != 0) {
+		/* A part's first frame. Within a part a failure sticks, so
+		 * that a later frame cannot make the part look whole. */
+		snprintf(sp->part, sizeof(sp->part), "%s", j->name);
+		sp->failed = 0;
 		if (sp->fd < 0) {
-			sp->failed = 1;
-			return -errno;
+			if (path_of(d, spool_prefix[j->track], j->spool, path, sizeof(path)) < 0) {
+				sp->failed = 1;
+				return -ENAMETOOLONG;
+			}
+			sp->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (sp->fd < 0) {
+				sp->failed = 1;
+				return -errno;
+			}
 		}
 	}
 	if (sp->failed)
@@ -465,69 +489,64 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 	return 0;
 }
 
-/* Closes and removes the spools of NAME. Returns -EIO if a write to one of
- * them had failed. */
-static int drop_spools(sc_hls_disk *d, const char *name)
-{
-	char path[4096];
-	int rc = 0;
-
-	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
-		struct spool *sp = &d->spools[t];
-
-		if (strcmp(sp->name, name) == 0) {
-			if (sp->failed)
-				rc = -EIO;
-			spool_close(sp);
-		}
-		if (path_of(d, spool_prefix[t], name, path, sizeof(path)) == 0)
-			unlink(path);
-	}
-	return rc;
-}
-
-/* NAME from the header blob and the spools back to back, then the spools go. */
+/* Part NAME from the header blob and its ranges of the spools. */
 static int do_finish(sc_hls_disk *d, const struct job *j)
 {
 	char tmp[4096], dst[4096], path[4096];
-	int fd, rc = 0, bad = 0;
+	int fd, rc = 0;
 
-	for (int t = 0; t < SC_HLS_SPOOLS; t++)
-		bad |= strcmp(d->spools[t].name, j->name) == 0 && d->spools[t].failed;
-	if (bad) {
-		drop_spools(d, j->name);
-		return -EIO;
+	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
+		const struct spool *sp = &d->spools[t];
+
+		/* Its frames must all have been written, to this spool. */
+		if (j->bytes[t] && (strcmp(sp->part, j->name) != 0 ||
+				    strcmp(sp->spool, j->spool) != 0 || sp->failed))
+			return -EIO;
 	}
 	if (path_of(d, ".tmp-", j->name, tmp, sizeof(tmp)) < 0 ||
-	    path_of(d, "", j->name, dst, sizeof(dst)) < 0) {
-		drop_spools(d, j->name);
+	    path_of(d, "", j->name, dst, sizeof(dst)) < 0)
 		return -ENAMETOOLONG;
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-		drop_spools(d, j->name);
-		return rc;
-	}
+	if (fd < 0)
+		return -errno;
 	rc = write_all(fd, j->blobs[0]->data, j->blobs[0]->len);
 	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++) {
+		int in;
+
 		if (!j->bytes[t])
 			continue;
-		if (path_of(d, spool_prefix[t], j->name, path, sizeof(path)) < 0)
+		if (path_of(d, spool_prefix[t], j->spool, path, sizeof(path)) < 0) {
 			rc = -ENAMETOOLONG;
-		else
-			rc = copy_file(path, fd, j->bytes[t]);
+			break;
+		}
+		in = open(path, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
+			rc = -errno;
+			break;
+		}
+		rc = copy_range(in, j->base[t], j->bytes[t], fd);
+		close(in);
 	}
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	/* Renamed before the spools go: a reader that misses a spool finds the
-	 * part in its place. */
 	if (rc == 0 && rename(tmp, dst) < 0)
 		rc = -errno;
 	if (rc < 0)
 		unlink(tmp);
-	drop_spools(d, j->name);
 	return rc;
+}
+
+/* SPOOL's files go (a reader with one open still reads it). */
+static void drop_spool(sc_hls_disk *d, const char *spool)
+{
+	char path[4096];
+
+	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
+		if (strcmp(d->spools[t].spool, spool) == 0)
+			spool_close(&d->spools[t]);
+		if (path_of(d, spool_prefix[t], spool, path, sizeof(path)) == 0)
+			unlink(path);
+	}
 }
 
 static int ours(const char *n)
@@ -589,7 +608,7 @@ static void work_cb(uv_work_t *w)
 			j->err = do_finish(d, j);
 			break;
 		case JOB_DROP_SPOOL:
-			drop_spools(d, j->name);
+			drop_spool(d, j->spool);
 			break;
 		}
 	}
@@ -629,6 +648,7 @@ static void submit(sc_hls_disk *d)
 	d->batch = d->head;
 	d->head = d->tail = NULL;
 	d->nwrites = 0;
+	d->spool_waiting = 0;
 	d->busy = 1;
 	if (uv_queue_work(d->loop, &d->work, work_cb, after_cb) < 0) {
 		/* Only a NULL callback makes it fail: count and drop. */
@@ -640,10 +660,11 @@ static void submit(sc_hls_disk *d)
 				/* Nothing is in flight: the spools are ours here. */
 				struct spool *sp = &d->spools[j->track];
 
-				if (strcmp(sp->name, j->name) != 0) {
+				if (strcmp(sp->spool, j->spool) != 0) {
 					spool_close(sp);
-					snprintf(sp->name, sizeof(sp->name), "%s", j->name);
+					snprintf(sp->spool, sizeof(sp->spool), "%s", j->spool);
 				}
+				snprintf(sp->part, sizeof(sp->part), "%s", j->name);
 				sp->failed = 1;
 				d->spool_bytes -= j->m->len - j->off;
 			}
@@ -789,13 +810,13 @@ int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
 	return 0;
 }
 
-int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
-		      uint32_t at, uint32_t tag)
+int sc_hls_disk_spool(sc_hls_disk *d, const char *part, const char *spool, int track, sc_media *m,
+		      size_t off, uint64_t pos, uint32_t at, uint32_t tag)
 {
 	struct job *j;
 
-	if (!d || check_name(file) < 0 || d->closing || track < 0 || track >= SC_HLS_SPOOLS || !m ||
-	    off >= m->len)
+	if (!d || check_name(part) < 0 || check_name(spool) < 0 || d->closing || track < 0 ||
+	    track >= SC_HLS_SPOOLS || !m || off >= m->len)
 		return -EINVAL;
 	/* One frame is always let in, however big: the bound is for a queue. */
 	if (d->spool_bytes && (d->spool_bytes >= d->max_spool_bytes ||
@@ -803,39 +824,48 @@ int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, 
 		d->drops++;
 		return -ENOBUFS;
 	}
-	j = job_new(JOB_SPOOL, file, 0);
+	j = job_new(JOB_SPOOL, part, 0);
 	if (!j)
 		return -ENOMEM;
+	snprintf(j->spool, sizeof(j->spool), "%s", spool);
 	j->track = track;
 	j->m = sc_media_ref(m);
 	j->off = off;
+	j->pos = pos;
 	j->at = at;
 	j->tag = tag;
 	d->spool_bytes += m->len - off;
 	push(d, j);
-	submit(d);
+	d->spool_waiting += m->len - off;
+	if (d->spool_waiting >= SPOOL_WAKE)
+		submit(d);
 	return 0;
 }
 
-int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
-		       const uint64_t bytes[SC_HLS_SPOOLS])
+void sc_hls_disk_kick(sc_hls_disk *d)
+{
+	if (d && !d->closing)
+		submit(d);
+}
+
+int sc_hls_disk_finish(sc_hls_disk *d, const char *part, sc_blob *header, const char *spool,
+		       const uint64_t base[SC_HLS_SPOOLS], const uint64_t bytes[SC_HLS_SPOOLS])
 {
 	struct job *j;
 
-	if (!d || !header || check_name(file) < 0 || d->closing)
+	if (!d || !header || check_name(part) < 0 || check_name(spool) < 0 || d->closing)
 		return -EINVAL;
 	if (d->nwrites >= d->max_writes) {
 		d->drops++;
-		sc_hls_disk_drop_spool(d, file);
 		return -ENOBUFS;
 	}
-	j = job_new(JOB_FINISH, file, 1);
-	if (!j) {
-		sc_hls_disk_drop_spool(d, file);
+	j = job_new(JOB_FINISH, part, 1);
+	if (!j)
 		return -ENOMEM;
-	}
+	snprintf(j->spool, sizeof(j->spool), "%s", spool);
 	j->blobs[0] = sc_blob_ref(header);
 	j->nblobs = 1;
+	memcpy(j->base, base, sizeof(j->base));
 	memcpy(j->bytes, bytes, sizeof(j->bytes));
 	d->nwrites++;
 	push(d, j);
@@ -843,17 +873,19 @@ int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
 	return 0;
 }
 
-void sc_hls_disk_drop_spool(sc_hls_disk *d, const char *file)
+int sc_hls_disk_drop_spool(sc_hls_disk *d, const char *spool)
 {
 	struct job *j;
 
-	if (!d || check_name(file) < 0 || d->closing)
-		return;
-	j = job_new(JOB_DROP_SPOOL, file, 0);
+	if (!d || check_name(spool) < 0 || d->closing)
+		return -EINVAL;
+	j = job_new(JOB_DROP_SPOOL, NULL, 0);
 	if (!j)
-		return; /* the next clean-up at start removes it */
+		return -ENOMEM; /* the clean-up at the next start removes them */
+	snprintf(j->spool, sizeof(j->spool), "%s", spool);
 	push(d, j);
 	submit(d);
+	return 0;
 }
 
 void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, sc_hls_disk_spooled_fn spooled,

@@ -53,26 +53,30 @@ int sc_hls_disk_writev(sc_hls_disk *d, const char *file, sc_blob *const *blobs, 
  * by the worker, so no copy of the segment is held in memory). */
 int sc_hls_disk_write_segment(sc_hls_disk *d, const char *file, sc_blob *const *blobs, size_t n);
 /*
- * Spooling a part (hls_mux.h): while part file FILE is open, each frame's
- * bytes (m's from off on; a reference is held until written) go to the
- * spool of its track, ".tmp-v-FILE" or ".tmp-a-FILE", at offset `at`.
- * sc_hls_disk_finish then makes FILE from header and the spools back to
- * back (bytes[t]: the length each spool must have; 0: none), renamed into
- * place before the spools are removed, and fails (-EIO) if any write to
- * them failed (a spool that failed once stays failed). tag is the caller's,
- * given back with the report. sc_hls_disk_drop_spool removes the spools of a part that
- * is given up. -ENOBUFS when the queue is full (counted as a drop; a
- * refused finish drops the spools), -ENOMEM, -EINVAL. The worker reads a
- * spooled frame's bytes; its reference is taken and dropped on the loop.
+ * Spooling (hls_mux.h): frames are written as they come to spool files,
+ * ".tmp-v-SPOOL" and ".tmp-a-SPOOL" (one per track), at offsets the caller
+ * picks, parts one after the other; a reference to each frame (m's bytes
+ * from off on) is held until written (the worker only reads them; the
+ * reference is taken and dropped on the loop). sc_hls_disk_finish makes
+ * part file PART from header and, per track, bytes[t] of the spool from
+ * base[t] (renamed into place), and fails (-EIO) if a frame of PART was
+ * not written (a failure within a part sticks). at and tag are the
+ * caller's, given back with the report. sc_hls_disk_drop_spool removes
+ * SPOOL's files, after the jobs queued before it. -ENOBUFS when the queue
+ * is full (counted as a drop), -ENOMEM, -EINVAL. A frame under 4 KB does
+ * not wake the worker by itself: it is written with the next job that
+ * does (a bigger frame, 4 KB of small ones, any other job, or
+ * sc_hls_disk_kick).
  */
-int sc_hls_disk_spool(sc_hls_disk *d, const char *file, int track, sc_media *m, size_t off,
-		      uint32_t at, uint32_t tag);
-int sc_hls_disk_finish(sc_hls_disk *d, const char *file, sc_blob *header,
-		       const uint64_t bytes[SC_HLS_SPOOLS]);
-void sc_hls_disk_drop_spool(sc_hls_disk *d, const char *file);
-/* A body of what is in track's spool of FILE under dir so far (-ENOENT if
+int sc_hls_disk_spool(sc_hls_disk *d, const char *part, const char *spool, int track, sc_media *m,
+		      size_t off, uint64_t pos, uint32_t at, uint32_t tag);
+int sc_hls_disk_finish(sc_hls_disk *d, const char *part, sc_blob *header, const char *spool,
+		       const uint64_t base[SC_HLS_SPOOLS], const uint64_t bytes[SC_HLS_SPOOLS]);
+int sc_hls_disk_drop_spool(sc_hls_disk *d, const char *spool);
+void sc_hls_disk_kick(sc_hls_disk *d);
+/* A body of what is in track's file of SPOOL under dir so far (-ENOENT if
  * there is none). Any thread. */
-int sc_hls_disk_open_spool(const char *dir, int track, const char *file, sc_hls_body **ret);
+int sc_hls_disk_open_spool(const char *dir, int track, const char *spool, sc_hls_body **ret);
 /*
  * On the loop: done(userdata, file, err) when a queued write or finish is
  * over (err 0 once the file is in place under its name, else a negative

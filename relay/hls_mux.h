@@ -82,10 +82,13 @@ void sc_hls_mux_spool_held(sc_hls_mux *mx, int track);
 typedef struct {
 	uint32_t hdr;
 	uint32_t bytes[SC_HLS_TRACKS];
-	/* Not the muxer's, hls.c's: the number of the spools that made it, and
-	 * when its last frame came (monotonic us). */
+	/* Not the muxer's, hls.c's: the number of the spools that made it,
+	 * when its last frame came (monotonic us), and where its frames are
+	 * in the spool files (which ones, and from where per track). */
 	uint32_t tag;
 	uint64_t arrival_us;
+	uint32_t spool_gen;
+	uint64_t spool_base[SC_HLS_TRACKS];
 } sc_hls_layout;
 
 typedef struct {

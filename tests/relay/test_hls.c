@@ -427,7 +427,9 @@ static void test_discontinuity_window_plain(void **state)
  * are gone (404) while the output goes on. */
 static void test_parts_spooled(void **state)
 {
-	sc_hls_config cfg = {.target_ms = 1000, .part_ms = 333, .window = 6};
+	/* New spool files every 64 KB: parts read from several. */
+	sc_hls_config cfg = {
+		.target_ms = 1000, .part_ms = 333, .window = 6, .spool_rotate = 64 << 10};
 	char cmd[600];
 	int64_t last = -1, written_last;
 	sc_hls_stats st;
@@ -460,6 +462,10 @@ static void test_parts_spooled(void **state)
 		}
 		last = st.last_msn;
 		hf_run_loop_to_idle(&loop);
+		/* Only the spool files in use are left (one per track). */
+		snprintf(cmd, sizeof(cmd), "test $(ls -A '%s/rel' | grep -c '^\\.tmp-') -le 2",
+			 hf_tmpdir);
+		assert_int_equal(system(cmd), 0);
 		for (int64_t m = 0; m <= last; m++) {
 			int from_disk = -1;
 			sc_blob *want;
@@ -575,8 +581,10 @@ static void test_disk_bound(void **state)
 }
 
 /* Spools and finishes with the disk queue alone: a part is its header and
- * both spools; a spool that failed once fails its part even if later
- * frames reach it (no part with a hole in it); no spool is left. */
+ * its ranges of both spool files, parts one after the other in them; a
+ * frame that was not written fails its part even if later ones of that
+ * part reach the spool (no part with a hole in it), and the next part
+ * starts afresh; dropped spools leave nothing behind. */
 struct spool_reports {
 	int n, failed;
 	int done_err;
@@ -602,6 +610,19 @@ static void spool_spooled(void *ud, const char *file, int track, sc_media *m, si
 	r->failed += err < 0;
 }
 
+/* Part file under hf_tmpdir, asserted to hold want. */
+static void check_part(const char *file, const char *want)
+{
+	sc_hls_body *body;
+	sc_blob *got;
+
+	assert_int_equal(sc_hls_body_open(hf_tmpdir, file, "video/mp4", &body), 0);
+	got = hf_body_bytes(body, NULL);
+	assert_int_equal(got->len, strlen(want));
+	assert_memory_equal(got->data, want, got->len);
+	sc_blob_unref(got);
+}
+
 static void test_disk_spool(void **state)
 {
 	static const uint8_t v1[] = {9, 1, 0, 0, 0, 'V', 'V'}, v2[] = {9, 1, 0, 0, 0, 'W'};
@@ -611,10 +632,9 @@ static void test_disk_spool(void **state)
 	sc_media *ma1 = sc_media_new(8, 0, a1, sizeof(a1));
 	sc_blob *hdr = sc_blob_new("HDR", 3);
 	struct spool_reports r = {0};
-	uint64_t bytes[SC_HLS_SPOOLS] = {3, 3};
+	uint64_t base[SC_HLS_SPOOLS] = {0, 0}, bytes[SC_HLS_SPOOLS] = {3, 3};
 	char path[512], cmd[600];
 	uv_loop_t loop;
-	sc_blob *got;
 	sc_hls_disk *d;
 
 	(void)state;
@@ -625,51 +645,66 @@ static void test_disk_spool(void **state)
 	hf_run_loop_to_idle(&loop);
 
 	/* A whole part: header, video spool, audio spool. */
-	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 0, mv1, 5, 0, 7), 0);
-	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 1, ma1, 2, 0, 7), 0);
-	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", 0, mv2, 5, 2, 7), 0);
-	assert_int_equal(sc_hls_disk_finish(d, "1.0.m4s", hdr, bytes), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", "spool-0", 0, mv1, 5, 0, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", "spool-0", 1, ma1, 2, 0, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.0.m4s", "spool-0", 0, mv2, 5, 2, 2, 7), 0);
+	assert_int_equal(sc_hls_disk_finish(d, "1.0.m4s", hdr, "spool-0", base, bytes), 0);
+	/* The next one after it in the same files. */
+	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", "spool-0", 0, mv2, 5, 3, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", "spool-0", 1, ma1, 2, 3, 0, 7), 0);
+	base[0] = base[1] = 3;
+	bytes[0] = 1;
+	assert_int_equal(sc_hls_disk_finish(d, "1.1.m4s", hdr, "spool-0", base, bytes), 0);
 	hf_run_loop_to_idle(&loop);
-	assert_int_equal(r.n, 3);
+	assert_int_equal(r.n, 5);
 	assert_int_equal(r.failed, 0);
-	assert_string_equal(r.done_file, "1.0.m4s");
+	assert_string_equal(r.done_file, "1.1.m4s");
 	assert_int_equal(r.done_err, 0);
-	{
-		sc_hls_body *body;
+	check_part("1.0.m4s", "HDRVVWabc");
+	check_part("1.1.m4s", "HDRWabc");
 
-		assert_int_equal(sc_hls_body_open(hf_tmpdir, "1.0.m4s", "video/mp4", &body), 0);
-		got = hf_body_bytes(body, NULL);
-		assert_int_equal(got->len, 9);
-		assert_memory_equal(got->data, "HDRVVWabc", 9);
-		sc_blob_unref(got);
-	}
-
-	/* The video spool cannot be made for its first frame (a folder in
-	 * the way), then could be for the second: the part still fails. */
-	snprintf(path, sizeof(path), "%s/.tmp-v-1.1.m4s", hf_tmpdir);
+	/* New spool files that cannot be made for a part's first frame (a
+	 * folder in the way), then could be for its second: the part still
+	 * fails. The next part gets them. */
+	snprintf(path, sizeof(path), "%s/.tmp-v-spool-1", hf_tmpdir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 0, mv1, 5, 0, 7), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "2.0.m4s", "spool-1", 0, mv1, 5, 0, 0, 7), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(r.failed, 0); /* a small frame waits for company */
+	sc_hls_disk_kick(d);
 	hf_run_loop_to_idle(&loop);
 	assert_int_equal(r.failed, 1);
 	assert_int_equal(rmdir(path), 0);
-	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 0, mv2, 5, 2, 7), 0);
-	assert_int_equal(sc_hls_disk_spool(d, "1.1.m4s", 1, ma1, 2, 0, 7), 0);
-	assert_int_equal(sc_hls_disk_finish(d, "1.1.m4s", hdr, bytes), 0);
+	assert_int_equal(sc_hls_disk_spool(d, "2.0.m4s", "spool-1", 0, mv2, 5, 2, 2, 7), 0);
+	base[0] = base[1] = 0;
+	bytes[0] = 3;
+	bytes[1] = 0;
+	assert_int_equal(sc_hls_disk_finish(d, "2.0.m4s", hdr, "spool-1", base, bytes), 0);
 	hf_run_loop_to_idle(&loop);
-	assert_string_equal(r.done_file, "1.1.m4s");
+	assert_int_equal(r.failed, 2);
+	assert_string_equal(r.done_file, "2.0.m4s");
 	assert_int_equal(r.done_err, -EIO);
-	snprintf(path, sizeof(path), "%s/1.1.m4s", hf_tmpdir);
+	snprintf(path, sizeof(path), "%s/2.0.m4s", hf_tmpdir);
 	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(sc_hls_disk_spool(d, "2.1.m4s", "spool-1", 0, mv2, 5, 3, 0, 7), 0);
+	base[0] = 3;
+	bytes[0] = 1;
+	assert_int_equal(sc_hls_disk_finish(d, "2.1.m4s", hdr, "spool-1", base, bytes), 0);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(r.done_err, 0);
+	check_part("2.1.m4s", "HDRW");
 
-	/* A spool shorter than the finish says: refused. */
-	assert_int_equal(sc_hls_disk_spool(d, "1.2.m4s", 0, mv1, 5, 0, 7), 0);
-	assert_int_equal(sc_hls_disk_finish(d, "1.2.m4s", hdr, bytes), 0);
+	/* A finish that wants more than its spool holds: refused. */
+	assert_int_equal(sc_hls_disk_spool(d, "2.2.m4s", "spool-1", 0, mv1, 5, 4, 0, 7), 0);
+	base[0] = 4;
+	bytes[0] = 5;
+	assert_int_equal(sc_hls_disk_finish(d, "2.2.m4s", hdr, "spool-1", base, bytes), 0);
 	hf_run_loop_to_idle(&loop);
 	assert_int_equal(r.done_err, -EIO);
 
-	/* A part given up: its spools go. */
-	assert_int_equal(sc_hls_disk_spool(d, "1.3.m4s", 1, ma1, 2, 0, 7), 0);
-	sc_hls_disk_drop_spool(d, "1.3.m4s");
+	/* The spools dropped: nothing of them is left. */
+	assert_int_equal(sc_hls_disk_drop_spool(d, "spool-0"), 0);
+	assert_int_equal(sc_hls_disk_drop_spool(d, "spool-1"), 0);
 	hf_run_loop_to_idle(&loop);
 	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -q '^\\.'", hf_tmpdir);
 	assert_int_not_equal(system(cmd), 0);
