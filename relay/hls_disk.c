@@ -245,7 +245,7 @@ struct job {
 	/* JOB_SPOOL: m's bytes from off on, a frame of part NAME, go to
 	 * track's spool file of SPOOL at pos (at, tag: for the report).
 	 * JOB_FINISH: part NAME is the header then base[t], bytes[t] of each
-	 * track's spool of SPOOL. JOB_DROP_SPOOL: SPOOL's files go. */
+	 * track's spool of SPOOL. JOB_DROP_SPOOL: spool NAME's files go. */
 	char spool[NAME_MAX_LEN];
 	int track;
 	sc_media *m;
@@ -396,24 +396,21 @@ static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd
 	return copy_file(path, fd);
 }
 
-static int do_write(const sc_hls_disk *d, const struct job *j)
+/* A file is written to ".tmp-NAME", then renamed to NAME: tmp_open
+ * gives the fd (or a negative errno) and both paths; tmp_commit closes
+ * it and, if all went well (rc 0), renames it into place, else removes it. */
+static int tmp_open(const sc_hls_disk *d, const char *name, char tmp[4096], char dst[4096])
 {
-	char tmp[4096], dst[4096];
-	int fd, rc;
+	int fd;
 
-	if (path_of(d, ".tmp-", j->name, tmp, sizeof(tmp)) < 0 ||
-	    path_of(d, "", j->name, dst, sizeof(dst)) < 0)
+	if (path_of(d, ".tmp-", name, tmp, 4096) < 0 || path_of(d, "", name, dst, 4096) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	rc = 0;
-	for (size_t i = 0; i < j->nblobs && rc == 0; i++) {
-		if (j->blobs[i])
-			rc = write_all(fd, j->blobs[i]->data, j->blobs[i]->len);
-		else
-			rc = copy_part(d, j, i, fd);
-	}
+	return fd < 0 ? -errno : fd;
+}
+
+static int tmp_commit(int fd, int rc, const char *tmp, const char *dst)
+{
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, dst) < 0)
@@ -421,6 +418,24 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+static int do_write(const sc_hls_disk *d, const struct job *j)
+{
+	char tmp[4096], dst[4096];
+	int fd, rc;
+
+	fd = tmp_open(d, j->name, tmp, dst);
+	if (fd < 0)
+		return fd;
+	rc = 0;
+	for (size_t i = 0; i < j->nblobs && rc == 0; i++) {
+		if (j->blobs[i])
+			rc = write_all(fd, j->blobs[i]->data, j->blobs[i]->len);
+		else
+			rc = copy_part(d, j, i, fd);
+	}
+	return tmp_commit(fd, rc, tmp, dst);
 }
 
 /* ---- spools: each track's frames, appended to one file per track ----
@@ -503,12 +518,9 @@ static int do_finish(sc_hls_disk *d, const struct job *j)
 				    strcmp(sp->spool, j->spool) != 0 || sp->failed))
 			return -EIO;
 	}
-	if (path_of(d, ".tmp-", j->name, tmp, sizeof(tmp)) < 0 ||
-	    path_of(d, "", j->name, dst, sizeof(dst)) < 0)
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = tmp_open(d, j->name, tmp, dst);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = write_all(fd, j->blobs[0]->data, j->blobs[0]->len);
 	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++) {
 		int in;
@@ -527,13 +539,7 @@ static int do_finish(sc_hls_disk *d, const struct job *j)
 		rc = copy_range(in, j->base[t], j->bytes[t], fd);
 		close(in);
 	}
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, dst) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return tmp_commit(fd, rc, tmp, dst);
 }
 
 /* SPOOL's files go (a reader with one open still reads it). */
@@ -608,7 +614,7 @@ static void work_cb(uv_work_t *w)
 			j->err = do_finish(d, j);
 			break;
 		case JOB_DROP_SPOOL:
-			drop_spool(d, j->spool);
+			drop_spool(d, j->name);
 			break;
 		}
 	}
@@ -796,18 +802,24 @@ int sc_hls_disk_write(sc_hls_disk *d, const char *file, sc_blob *b)
 	return sc_hls_disk_writev(d, file, &b, 1);
 }
 
-int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
+/* A job that only names a file (JOB_UNLINK) or spool (JOB_DROP_SPOOL). */
+static int queue_named(sc_hls_disk *d, int op, const char *name)
 {
 	struct job *j;
 
-	if (!d || check_name(file) < 0 || d->closing)
+	if (!d || check_name(name) < 0 || d->closing)
 		return -EINVAL;
-	j = job_new(JOB_UNLINK, file, 0);
+	j = job_new(op, name, 0);
 	if (!j)
 		return -ENOMEM;
 	push(d, j);
 	submit(d);
 	return 0;
+}
+
+int sc_hls_disk_unlink(sc_hls_disk *d, const char *file)
+{
+	return queue_named(d, JOB_UNLINK, file);
 }
 
 int sc_hls_disk_spool(sc_hls_disk *d, const char *part, const char *spool, int track, sc_media *m,
@@ -875,17 +887,8 @@ int sc_hls_disk_finish(sc_hls_disk *d, const char *part, sc_blob *header, const 
 
 int sc_hls_disk_drop_spool(sc_hls_disk *d, const char *spool)
 {
-	struct job *j;
-
-	if (!d || check_name(spool) < 0 || d->closing)
-		return -EINVAL;
-	j = job_new(JOB_DROP_SPOOL, NULL, 0);
-	if (!j)
-		return -ENOMEM; /* the clean-up at the next start removes them */
-	snprintf(j->spool, sizeof(j->spool), "%s", spool);
-	push(d, j);
-	submit(d);
-	return 0;
+	/* Should it fail, the clean-up at the next start removes them. */
+	return queue_named(d, JOB_DROP_SPOOL, spool);
 }
 
 void sc_hls_disk_set_done(sc_hls_disk *d, sc_hls_disk_done_fn fn, sc_hls_disk_spooled_fn spooled,

@@ -283,6 +283,25 @@ static void check_file(const char *path, const sc_hls_track_cfg cfg[SC_HLS_TRACK
 	avformat_close_input(&ctx);
 }
 
+/* Muxes into path from memory (checked with libavformat), then spooled
+ * (video_cuts: each video frame spooled as soon as it is held): the same
+ * file byte for byte. Returns the number of fragments. */
+static int spooled_same(const sc_hls_track_cfg cfg[SC_HLS_TRACKS], size_t every, int video_cuts,
+			const char *path)
+{
+	int n = mux_to_file(cfg, every, video_cuts, 0, path);
+	sc_blob *mem = slurp(path), *spooled;
+
+	check_file(path, cfg);
+	assert_int_equal(mux_to_file(cfg, every, video_cuts, video_cuts ? 2 : 1, path), n);
+	spooled = slurp(path);
+	assert_int_equal(spooled->len, mem->len);
+	assert_memory_equal(spooled->data, mem->data, mem->len);
+	sc_blob_unref(mem);
+	sc_blob_unref(spooled);
+	return n;
+}
+
 static void test_roundtrip(void **state)
 {
 	sc_hls_track_cfg cfg[SC_HLS_TRACKS] = {0};
@@ -295,31 +314,14 @@ static void test_roundtrip(void **state)
 	hf_make_tmpdir();
 	snprintf(path, sizeof(path), "%s/out.mp4", hf_tmpdir);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
-		int n = mux_to_file(cfg, every[i], 0, 0, path);
-		sc_blob *mem = slurp(path), *spooled;
+		int n = spooled_same(cfg, every[i], 0, path);
 
 		printf("every %zu frames: %d fragments\n", every[i], n);
 		if (every[i] == 1)
 			assert_true((size_t)n > nframes / 2);
-		check_file(path, cfg);
-		/* Spooled, the same file byte for byte. */
-		assert_int_equal(mux_to_file(cfg, every[i], 0, 1, path), n);
-		spooled = slurp(path);
-		assert_int_equal(spooled->len, mem->len);
-		assert_memory_equal(spooled->data, mem->data, mem->len);
-		sc_blob_unref(mem);
-		sc_blob_unref(spooled);
 		/* Cut only before video frames, each video frame spooled as
 		 * soon as it is held: the same again. */
-		n = mux_to_file(cfg, every[i], 1, 0, path);
-		mem = slurp(path);
-		check_file(path, cfg);
-		assert_int_equal(mux_to_file(cfg, every[i], 1, 2, path), n);
-		spooled = slurp(path);
-		assert_int_equal(spooled->len, mem->len);
-		assert_memory_equal(spooled->data, mem->data, mem->len);
-		sc_blob_unref(mem);
-		sc_blob_unref(spooled);
+		spooled_same(cfg, every[i], 1, path);
 	}
 	/* The file has no B-frames: give every other video frame a later pts,
 	 * as B-frames would, so that composition offsets must be right too. */
