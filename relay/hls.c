@@ -7,15 +7,15 @@
  * Memory: without a disk folder a segment is only its part blobs (one
  * part without LL-HLS), and a request for it gets them back to back. With
  * one, no part is ever whole in memory: the muxer hands each frame to the
- * open part's spool files as soon as it joins the part (on_spool), and at
- * the cut the disk worker makes the part's file from its header and the
- * spools. A part is served from that file once the loop hears it is made
- * (a request in between waits), and so is its segment, joined from the
- * part files when it completes. Why spools and not the part file itself
- * with room left for the moof: the moof's size is known only at the cut,
- * and copying the spools in the kernel costs less than padding every part.
- * A failed write loses its part and its segment's file (404); the first is
- * logged, all counted.
+ * spool files (one per track, parts one after the other in them) as soon
+ * as it joins the open part (on_spool; a driving frame as soon as it is
+ * held), and at the cut the disk worker makes the part's file from its
+ * header and its ranges of the spools. A part is served from that file once the loop hears it is
+ * made (a request in between waits), and so is its segment, joined from the part files when it
+ * completes. Why spools and not the part file itself with room left for the moof: the moof's size
+ * is known only at the cut, and copying the spools in the kernel costs less than padding every
+ * part. A failed write loses its part and its segment's file (404); the first is logged, all
+ * counted.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends

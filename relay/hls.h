@@ -9,16 +9,17 @@
  * for a write: a full write queue drops writes and counts them.
  *
  * With DIR, frames are not kept in memory until their part is cut: each
- * one is written to the open part's spool files (one per track) as soon
- * as the next frame of its track gives its duration, and when the part is
- * cut its file is made from its header and the spools. A part is served
- * from its file; a request that comes while the file is being made waits
- * for it, like one for the preload hint part. A segment's file is joined
- * from its parts' files. A frame or part that cannot be written loses its
- * part, and so its segment's file (404; the first failure is logged, all
- * are counted). In memory stay
- * the playlist, the init segments and the frames not yet spooled. Without
- * DIR, the parts the window needs stay in memory.
+ * one is written to spool files (".tmp-v-spool-N", ".tmp-a-spool-N", one
+ * per track, parts one after the other, new ones every spool_rotate bytes)
+ * as soon as it is sure to be in the open part, and when the part is cut
+ * its file is made from its header and its ranges of the spools. A part is
+ * served from its file; a request that comes while the file is being made
+ * waits for it, like one for the preload hint part. A segment's file is
+ * joined from its parts' files. A frame or part that cannot be written
+ * loses its part, and so its segment's file (404; the first failure is
+ * logged, all are counted). In memory stay the playlist, the init
+ * segments and the frames not yet spooled. Without DIR, the parts the
+ * window needs stay in memory.
  *
  *   DIR/NAME/index.m3u8      the playlist
  *   DIR/NAME/init-G.mp4      init segment (G changes at discontinuities)
