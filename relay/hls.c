@@ -10,12 +10,13 @@
  * spool files (one per track, parts one after the other in them) as soon
  * as it joins the open part (on_spool; a driving frame as soon as it is
  * held), and at the cut the disk worker makes the part's file from its
- * header and its ranges of the spools. A part is served from that file once the loop hears it is
- * made (a request in between waits), and so is its segment, joined from the part files when it
- * completes. Why spools and not the part file itself with room left for the moof: the moof's size
- * is known only at the cut, and copying the spools in the kernel costs less than padding every
- * part. A failed write loses its part and its segment's file (404); the first is logged, all
- * counted.
+ * header and its ranges of the spools. A part is served from that file
+ * once the loop hears it is made (a request in between waits), and so is
+ * its segment, joined from the part files when it completes. Why spools
+ * and not the part file itself with room left for the moof: the moof's
+ * size is known only at the cut, and copying the spools in the kernel
+ * costs less than padding every part. A failed write loses its part and
+ * its segment's file (404); the first is logged, all counted.
  *
  * Timeline: a part ends when the next frame of the driving track (video if
  * there is video, else audio) would take it past part_ms; a segment ends
@@ -221,6 +222,17 @@ static sc_hls_seg *find_seg(sc_hls *h, int64_t msn)
 	return NULL;
 }
 
+/* Time since arrival (monotonic us) into *last, and *max if higher. */
+static void record_delay(uint64_t arrival, uint64_t *last, uint64_t *max)
+{
+	uint64_t now = now_us(CLOCK_MONOTONIC);
+	uint64_t d = now > arrival ? now - arrival : 0;
+
+	*last = d;
+	if (d > *max)
+		*max = d;
+}
+
 /* ---- playlist ---- */
 
 static void publish(sc_hls *h, uint64_t arrival_us)
@@ -282,14 +294,9 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 	sc_blob_unref(h->playlist);
 	h->playlist = b;
 	disk_write(h, "index.m3u8", &b, 1);
-	if (arrival_us) {
-		uint64_t now = now_us(CLOCK_MONOTONIC);
-		uint64_t d = now > arrival_us ? now - arrival_us : 0;
-
-		h->stats.last_publish_delay_us = d;
-		if (d > h->stats.max_publish_delay_us)
-			h->stats.max_publish_delay_us = d;
-	}
+	if (arrival_us)
+		record_delay(arrival_us, &h->stats.last_publish_delay_us,
+			     &h->stats.max_publish_delay_us);
 	if (h->cfg.on_update)
 		h->cfg.on_update(h->cfg.userdata);
 }
@@ -441,13 +448,6 @@ static int new_seg(sc_hls *h, int64_t start)
 
 /* ---- muxer life ---- */
 
-/* The open part is given up: its spooled frames are left where they are
- * (they go with their spool files). */
-static void drop_open_part(sc_hls *h)
-{
-	spool_next(h);
-}
-
 static void stop_mux(sc_hls *h, int flush)
 {
 	sc_hls_fragment f;
@@ -463,7 +463,9 @@ static void stop_mux(sc_hls *h, int flush)
 		if (add_part(h, &f, end, h->part_arrival) == 0)
 			h->part_start = end;
 	} else {
-		drop_open_part(h);
+		/* The open part is given up: its spooled frames stay where
+		 * they are and go with their spool files. */
+		spool_next(h);
 	}
 	complete_seg(h, h->part_start);
 	sc_hls_mux_free(h->mux);
@@ -667,15 +669,9 @@ static void on_disk_done(void *userdata, const char *file, int err)
 	if (kind == SC_HLS_FILE_SEGMENT)
 		p = 0;
 	if (err == 0 && (kind == SC_HLS_FILE_PART) == (h->ll != 0) && p >= 0 &&
-	    p < (int64_t)s->nparts) {
-		uint64_t arrival = s->lay[p].arrival_us;
-		uint64_t now = now_us(CLOCK_MONOTONIC);
-		uint64_t d = now > arrival ? now - arrival : 0;
-
-		h->stats.last_file_delay_us = d;
-		if (d > h->stats.max_file_delay_us)
-			h->stats.max_file_delay_us = d;
-	}
+	    p < (int64_t)s->nparts)
+		record_delay(s->lay[p].arrival_us, &h->stats.last_file_delay_us,
+			     &h->stats.max_file_delay_us);
 	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT ? -1 : p, err);
 	if (err < 0)
 		disk_failed(h, file, err);
@@ -893,7 +889,6 @@ int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret)
 	const char *mime = "video/mp4";
 	sc_blob *src = NULL;
 	int64_t a = 0, part = 0;
-	sc_hls_body *b;
 	sc_hls_seg *s;
 
 	if (!h || !file || !ret)
@@ -924,12 +919,7 @@ int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret)
 	}
 	if (!src)
 		return -ENOENT;
-	b = sc_hls_body_new(mime, 1);
-	if (!b)
-		return -ENOMEM;
-	sc_hls_body_add(b, src);
-	*ret = b;
-	return 0;
+	return sc_hls_body_of(mime, &src, 1, ret);
 }
 
 int sc_hls_ready(sc_hls *h, int64_t msn, int64_t part)
@@ -984,15 +974,8 @@ int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_bod
 		return -ENOENT;
 	lay = &s->lay[part];
 	*ret_base = lay->hdr + (track == SC_HLS_AUDIO ? lay->bytes[SC_HLS_VIDEO] : 0);
-	if (s->blobs[part]) {
-		sc_hls_body *b = sc_hls_body_new("video/mp4", 1);
-
-		if (!b)
-			return -ENOMEM;
-		sc_hls_body_add(b, s->blobs[part]);
-		*ret = b;
-		return 0;
-	}
+	if (s->blobs[part])
+		return sc_hls_body_of("video/mp4", &s->blobs[part], 1, ret);
 	ready = h->ll ? s->where[part] == SC_HLS_PART_FILE : s->written;
 	spooling = h->ll ? s->where[part] == SC_HLS_PART_PENDING : s->seg_pending;
 	if (!ready && !spooling)

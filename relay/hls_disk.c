@@ -85,7 +85,7 @@ static int check_name(const char *file)
 
 /* ---- bodies ---- */
 
-sc_hls_body *sc_hls_body_new(const char *mime, size_t nblobs)
+static sc_hls_body *body_new(const char *mime, size_t nblobs)
 {
 	sc_hls_body *b;
 
@@ -101,10 +101,18 @@ sc_hls_body *sc_hls_body_new(const char *mime, size_t nblobs)
 	return b;
 }
 
-void sc_hls_body_add(sc_hls_body *b, sc_blob *blob)
+int sc_hls_body_of(const char *mime, sc_blob *const *blobs, size_t n, sc_hls_body **ret)
 {
-	b->blobs[b->nblobs++] = sc_blob_ref(blob);
-	b->len += blob->len;
+	sc_hls_body *b = body_new(mime, n);
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		b->blobs[b->nblobs++] = sc_blob_ref(blobs[i]);
+		b->len += blobs[i]->len;
+	}
+	*ret = b;
+	return 0;
 }
 
 void sc_hls_body_free(sc_hls_body *b)
@@ -120,32 +128,15 @@ void sc_hls_body_free(sc_hls_body *b)
 
 int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret)
 {
-	uint64_t off = 0;
-	sc_blob *b;
+	sc_blob *b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
+	int rc;
 
-	b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
 	if (!b)
 		return -ENOMEM;
-	if (body->fd >= 0) {
-		while (off < body->len) {
-			ssize_t n = pread(body->fd, b->data + off, (size_t)(body->len - off),
-					  (off_t)off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (uint64_t)n;
-		}
-	} else {
-		for (size_t i = 0; i < body->nblobs; i++) {
-			memcpy(b->data + off, body->blobs[i]->data, body->blobs[i]->len);
-			off += body->blobs[i]->len;
-		}
-	}
-	if (off != b->len) {
+	rc = sc_hls_body_pread(body, 0, b->data, b->len);
+	if (rc < 0) {
 		sc_blob_unref(b);
-		return -EIO;
+		return rc;
 	}
 	*ret = b;
 	return 0;
@@ -208,7 +199,7 @@ static int open_body(const char *dir, const char *prefix, const char *file, cons
 		close(fd);
 		return -ENOENT;
 	}
-	b = sc_hls_body_new(mime, 0);
+	b = body_new(mime, 0);
 	if (!b) {
 		close(fd);
 		return -ENOMEM;

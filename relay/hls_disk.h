@@ -26,11 +26,10 @@
  * place and hand it over without a copy. */
 sc_blob *sc_blob_resize(sc_blob *b, size_t len);
 
-/* Bodies (hls.h). New: room for nblobs, none yet (NULL on OOM); add: takes
- * a reference to blob; open: the file dir/file, -ENOENT if it is not a
- * regular file there, or -ENOMEM (opens it, never reads). Any thread. */
-sc_hls_body *sc_hls_body_new(const char *mime, size_t nblobs);
-void sc_hls_body_add(sc_hls_body *b, sc_blob *blob);
+/* Bodies (hls.h). of: blobs[0..n) back to back (references taken), 0 or
+ * -ENOMEM; open: the file dir/file, -ENOENT if it is not a regular file
+ * there, or -ENOMEM (opens it, never reads). Any thread. */
+int sc_hls_body_of(const char *mime, sc_blob *const *blobs, size_t n, sc_hls_body **ret);
 int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret);
 
 typedef struct sc_hls_disk sc_hls_disk;

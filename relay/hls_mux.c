@@ -183,7 +183,6 @@ struct track {
 struct sc_hls_mux {
 	struct track tr[SC_HLS_TRACKS];
 	uint32_t seq; /* of the last fragment */
-	size_t bytes; /* in the open fragment */
 	sc_hls_spool_fn spool;
 	void *spool_ud;
 };
@@ -272,6 +271,19 @@ static const char *why(int rc)
 	return "mp4 fragment refused";
 }
 
+/* Spooling: the held frame's bytes go to the spool (it joins the open
+ * fragment next, after the frames in it now) and the muxer lets go. */
+static void spool_held(sc_hls_mux *mx, struct track *t)
+{
+	struct held *h = &t->held;
+
+	if (!mx->spool || !h->m)
+		return;
+	mx->spool(mx->spool_ud, (int)(t - mx->tr), h->m, h->off, (uint32_t)t->bytes);
+	sc_media_unref(h->m);
+	h->m = NULL;
+}
+
 /* Moves a track's held frame into the open fragment, ending at end_dts. */
 static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 {
@@ -282,7 +294,8 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	if (!h->have)
 		return 0;
 	len = h->len;
-	if (t->n == MUX_MAX_SAMPLES || len > MUX_MAX_BYTES - mx->bytes)
+	if (t->n == MUX_MAX_SAMPLES ||
+	    len > MUX_MAX_BYTES - mx->tr[SC_HLS_VIDEO].bytes - mx->tr[SC_HLS_AUDIO].bytes)
 		return -ENOBUFS;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 32;
@@ -305,12 +318,7 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	cto = units(t, h->pts) - dts;
 	if (t->n == 0)
 		t->base = (uint64_t)dts;
-	if (mx->spool && h->m) {
-		/* Its bytes go now; only its description stays. */
-		mx->spool(mx->spool_ud, (int)(t - mx->tr), h->m, h->off, (uint32_t)t->bytes);
-		sc_media_unref(h->m);
-		h->m = NULL;
-	}
+	spool_held(mx, t); /* if spooling, only its description stays */
 	t->samples[t->n] = (sc_fmp4_sample){
 		.data = h->m ? h->m->data + h->off : NULL,
 		.len = len,
@@ -322,7 +330,6 @@ static int add_held(sc_hls_mux *mx, struct track *t, int64_t end_dts)
 	};
 	t->refs[t->n++] = h->m; /* the reference moves */
 	t->bytes += len;
-	mx->bytes += len;
 	h->m = NULL;
 	h->have = 0;
 	return 0;
@@ -386,15 +393,8 @@ void sc_hls_mux_spool(sc_hls_mux *mx, sc_hls_spool_fn fn, void *ud)
 
 void sc_hls_mux_spool_held(sc_hls_mux *mx, int track)
 {
-	struct track *t = &mx->tr[track];
-	struct held *h = &t->held;
-
-	if (!mx->spool || !h->have || !h->m)
-		return;
-	/* It joins the open fragment next, after the frames in it now. */
-	mx->spool(mx->spool_ud, track, h->m, h->off, (uint32_t)t->bytes);
-	sc_media_unref(h->m);
-	h->m = NULL;
+	if (mx->tr[track].held.have)
+		spool_held(mx, &mx->tr[track]);
 }
 
 /* The open fragment's frames, moved into a list with where each is among
@@ -477,6 +477,5 @@ int sc_hls_mux_flush(sc_hls_mux *mx, int final, int want_frames, sc_hls_fragment
 	mx->seq++;
 	for (int i = 0; i < SC_HLS_TRACKS; i++)
 		drop_samples(&mx->tr[i]);
-	mx->bytes = 0;
 	return 0;
 }

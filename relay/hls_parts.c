@@ -117,18 +117,6 @@ void sc_hls_seg_clear(sc_hls_seg *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int from_blobs(sc_blob *const *src, size_t n, sc_hls_body **ret)
-{
-	sc_hls_body *b = sc_hls_body_new("video/mp4", n);
-
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		sc_hls_body_add(b, src[i]);
-	*ret = b;
-	return 0;
-}
-
 int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int64_t part,
 		    sc_hls_body **ret)
 {
@@ -136,7 +124,7 @@ int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int6
 		return -ENOENT;
 	if (part >= 0) {
 		if (s->blobs[part])
-			return from_blobs(&s->blobs[part], 1, ret);
+			return sc_hls_body_of("video/mp4", &s->blobs[part], 1, ret);
 		if (s->where[part] == SC_HLS_PART_PENDING)
 			return -EAGAIN;
 		if (s->where[part] == SC_HLS_PART_FAILED)
@@ -146,6 +134,6 @@ int sc_hls_seg_open(const sc_hls_seg *s, const char *dir, const char *file, int6
 	if (s->written)
 		return sc_hls_body_open(dir, file, "video/mp4", ret);
 	if (sc_hls_seg_held(s) == s->nparts)
-		return from_blobs(s->blobs, s->nparts, ret);
+		return sc_hls_body_of("video/mp4", s->blobs, s->nparts, ret);
 	return s->seg_pending ? -EAGAIN : -ENOENT;
 }
