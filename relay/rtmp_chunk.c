@@ -57,8 +57,10 @@ struct sc_rtmp_chunk_reader {
 	chunk_stream *cur; /* set while in a chunk's payload */
 	uint32_t chunk_left;
 
-	size_t n_cs;
-	chunk_stream cs[SC_RTMP_MAX_CSIDS];
+	/* Grown as streams appear: a publisher uses 3 to 5 of the 64 allowed,
+	 * and 64 in place cost each connection 3 KB. */
+	chunk_stream *cs;
+	size_t n_cs, cap_cs;
 	char err[128];
 };
 
@@ -125,6 +127,7 @@ void sc_rtmp_chunk_reader_free(sc_rtmp_chunk_reader *r)
 		return;
 	for (size_t i = 0; i < r->n_cs; i++)
 		free(r->cs[i].buf);
+	free(r->cs);
 	free(r);
 }
 
@@ -272,6 +275,18 @@ static int process_header(sc_rtmp_chunk_reader *r, const uint8_t *h)
 		 * defaults, as other servers do. */
 		if (r->n_cs == SC_RTMP_MAX_CSIDS)
 			return fail(r, "more than %d chunk streams", SC_RTMP_MAX_CSIDS);
+		if (r->n_cs == r->cap_cs) {
+			size_t cap = r->cap_cs ? r->cap_cs * 2 : 4;
+			chunk_stream *n = realloc(r->cs, cap * sizeof(*n));
+
+			if (!n) {
+				snprintf(r->err, sizeof(r->err), "out of memory for chunk streams");
+				r->error = -ENOMEM;
+				return -ENOMEM;
+			}
+			r->cs = n;
+			r->cap_cs = cap;
+		}
 		cs = &r->cs[r->n_cs++];
 		memset(cs, 0, sizeof(*cs));
 		cs->csid = csid;
