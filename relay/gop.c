@@ -10,23 +10,38 @@
 
 #define PARTS_READ 4 /* part files held at once while rebuilding */
 
-/* 48 bytes: a stream keeps one per message of its GOP (~150 at 30 fps). */
+/* 32 bytes: a stream keeps one per message of its GOP (~150 at 30 fps).
+ * A message is either held (m) or only in a part (in), never both. */
 struct sc_gop_entry {
-	sc_media *m; /* NULL: only in part `part` of segment msn */
-	int64_t msn;
-	uint64_t arrival_us;
-	uint32_t at;  /* where the message's bytes after its header are */
-	uint32_t len; /* the whole message */
-	uint32_t ts;
-	uint16_t part;
-	uint8_t type, hdr_len;
+	union {
+		sc_media *m;
+		struct {
+			uint32_t at;	  /* where the bytes after its header are */
+			uint16_t msn_off; /* segment: sc_gop.msn0 + msn_off */
+			uint16_t part;
+		} in;
+	};
+	uint32_t len;	  /* the whole message */
+	uint32_t ts;	  /* set once in a part, as the next two */
+	uint32_t arrival; /* microseconds after the key frame's */
+	uint8_t type, in_part, hdr_len;
 	uint8_t hdr[5]; /* the FLV header (audio 2, video 5 bytes) */
 };
+
+static sc_media *held(const sc_gop_entry *e)
+{
+	return e->in_part ? NULL : e->m;
+}
+
+static int64_t msn_of(const sc_gop *g, const sc_gop_entry *e)
+{
+	return g->msn0 + e->in.msn_off;
+}
 
 void sc_gop_clear(sc_gop *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		sc_media_unref(g->e[i].m);
+		sc_media_unref(held(&g->e[i]));
 	g->n = 0;
 	g->bytes = 0;
 	g->in_parts = 0;
@@ -63,6 +78,10 @@ void sc_gop_add(sc_gop *g, sc_media *m, size_t max_bytes)
 		g->e = e;
 		g->cap = cap;
 	}
+	if (!g->n) {
+		g->arrival0 = m->arrival_us;
+		g->msn0 = -1;
+	}
 	g->e[g->n++] = (sc_gop_entry){.m = sc_media_ref(m)};
 	g->bytes += m->len;
 }
@@ -78,24 +97,29 @@ void sc_gop_in_part(sc_gop *g, int64_t msn, int64_t part, const sc_hls_frame_at 
 		size_t *next = &g->next[sc_media_is_video(f->m)];
 
 		if (f->off > sizeof(((sc_gop_entry *)0)->hdr) || f->m->len > UINT32_MAX ||
-		    part < 0 || part > UINT16_MAX)
+		    part < 0 || part > UINT16_MAX || f->m->arrival_us - g->arrival0 > UINT32_MAX)
 			continue;
+		if (g->msn0 < 0)
+			g->msn0 = msn;
+		if (msn < g->msn0 || msn - g->msn0 > UINT16_MAX)
+			continue; /* kept in memory: its place does not fit */
 		for (size_t i = *next; i < g->n; i++) {
 			sc_gop_entry *e = &g->e[i];
+			sc_media *m = held(e);
 
-			if (e->m != f->m)
+			if (m != f->m)
 				continue;
-			e->msn = msn;
-			e->part = (uint16_t)part;
-			e->at = f->at;
-			e->len = (uint32_t)e->m->len;
-			e->ts = e->m->ts;
-			e->type = e->m->type;
+			e->len = (uint32_t)m->len;
+			e->ts = m->ts;
+			e->type = m->type;
+			e->arrival = (uint32_t)(m->arrival_us - g->arrival0);
 			e->hdr_len = (uint8_t)f->off;
-			memcpy(e->hdr, e->m->data, f->off);
-			e->arrival_us = e->m->arrival_us;
-			sc_media_unref(e->m);
-			e->m = NULL;
+			memcpy(e->hdr, m->data, f->off);
+			e->in.at = f->at;
+			e->in.msn_off = (uint16_t)(msn - g->msn0);
+			e->in.part = (uint16_t)part;
+			e->in_part = 1;
+			sc_media_unref(m);
 			g->in_parts++;
 			*next = i + 1;
 			break;
@@ -112,15 +136,15 @@ struct part_read {
 	uint64_t base;
 };
 
-static int get_part(sc_hls *h, struct part_read *pr, size_t *next, const sc_gop_entry *e,
-		    struct part_read **ret)
+static int get_part(sc_hls *h, struct part_read *pr, size_t *next, int64_t msn,
+		    const sc_gop_entry *e, struct part_read **ret)
 {
 	int track = e->type == 8; /* audio: 1 */
 	struct part_read *slot;
 	int rc;
 
 	for (size_t i = 0; i < PARTS_READ; i++) {
-		if (pr[i].body && pr[i].msn == e->msn && pr[i].part == e->part &&
+		if (pr[i].body && pr[i].msn == msn && pr[i].part == e->in.part &&
 		    pr[i].track == track) {
 			*ret = &pr[i];
 			return 0;
@@ -130,18 +154,18 @@ static int get_part(sc_hls *h, struct part_read *pr, size_t *next, const sc_gop_
 	*next = (*next + 1) % PARTS_READ;
 	sc_hls_body_free(slot->body);
 	slot->body = NULL;
-	rc = sc_hls_open_data(h, e->msn, e->part, track, &slot->body, &slot->base);
+	rc = sc_hls_open_data(h, msn, e->in.part, track, &slot->body, &slot->base);
 	if (rc < 0)
 		return rc;
-	slot->msn = e->msn;
-	slot->part = e->part;
+	slot->msn = msn;
+	slot->part = e->in.part;
 	slot->track = track;
 	*ret = slot;
 	return 0;
 }
 
-/* Rebuilds entry e from the bytes of its part's track at pr. */
-static int rebuild(sc_gop_entry *e, const struct part_read *pr)
+/* Rebuilds entry e of g from the bytes of its part's track at pr. */
+static int rebuild(const sc_gop *g, sc_gop_entry *e, const struct part_read *pr)
 {
 	uint8_t *tmp;
 	sc_media *m;
@@ -153,15 +177,17 @@ static int rebuild(sc_gop_entry *e, const struct part_read *pr)
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, e->hdr, e->hdr_len);
-	rc = sc_hls_body_pread(pr->body, pr->base + e->at, tmp + e->hdr_len, e->len - e->hdr_len);
+	rc = sc_hls_body_pread(pr->body, pr->base + e->in.at, tmp + e->hdr_len,
+			       e->len - e->hdr_len);
 	m = rc == 0 ? sc_media_new(e->type, e->ts, tmp, e->len) : NULL;
 	free(tmp);
 	if (rc < 0)
 		return rc;
 	if (!m)
 		return -ENOMEM;
-	m->arrival_us = e->arrival_us;
+	m->arrival_us = g->arrival0 + e->arrival;
 	e->m = m;
+	e->in_part = 0;
 	return 0;
 }
 
@@ -177,14 +203,16 @@ static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *re
 		sc_gop_entry *e = &g->e[i];
 		struct part_read *p;
 
-		if (e->m || (msn >= 0 && e->msn != msn))
+		int64_t emsn = msn_of(g, e);
+
+		if (!e->in_part || (msn >= 0 && emsn != msn))
 			continue;
-		rc = h ? get_part(h, pr, &next, e, &p) : -ENOENT;
+		rc = h ? get_part(h, pr, &next, emsn, e, &p) : -ENOENT;
 		if (rc == 0)
-			rc = rebuild(e, p);
+			rc = rebuild(g, e, p);
 		if (rc < 0) {
-			*ret_msn = e->msn;
-			*ret_part = e->part;
+			*ret_msn = emsn;
+			*ret_part = e->in.part;
 			sc_gop_clear(g);
 			break;
 		}

@@ -34,10 +34,12 @@ typedef struct sc_gop_entry sc_gop_entry;
 typedef struct {
 	sc_gop_entry *e;
 	size_t n, cap;
-	size_t bytes;	 /* of all messages, in memory or not */
-	size_t in_parts; /* entries whose message was let go (in HLS parts) */
-	uint64_t loads;	 /* messages rebuilt from HLS parts, ever */
-	size_t next[2];	 /* per track (video 1): where sc_gop_in_part searches on */
+	size_t bytes;	   /* of all messages, in memory or not */
+	size_t in_parts;   /* entries whose message was let go (in HLS parts) */
+	uint64_t loads;	   /* messages rebuilt from HLS parts, ever */
+	size_t next[2];	   /* per track (video 1): where sc_gop_in_part searches on */
+	uint64_t arrival0; /* the key frame's arrival_us */
+	int64_t msn0;	   /* the first segment a message was let go in, -1: none */
 } sc_gop;
 
 /* Forgets every message (the storage stays for reuse). */

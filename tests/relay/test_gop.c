@@ -72,6 +72,13 @@ static int is_key(const struct hf_tag *t)
 	return t->type == 9 && t->len > 0 && (t->data[0] >> 4) == 1 && !is_seqhdr(t);
 }
 
+/* Each tag's message arrives a millisecond after the one before, from
+ * here: a rebuilt message must carry its arrival time again. */
+static uint64_t arrival_of(const struct hf_tag *t)
+{
+	return 5000000 + (uint64_t)(t - hf_tags) * 1000;
+}
+
 /* One message to the cache (unless a sequence header) and, if to_hls, to
  * the HLS output, as the stream does. */
 static void feed(struct pair *p, const struct hf_tag *t, int to_hls)
@@ -80,6 +87,7 @@ static void feed(struct pair *p, const struct hf_tag *t, int to_hls)
 	char err[128];
 
 	assert_non_null(m);
+	m->arrival_us = arrival_of(t);
 	if (!is_seqhdr(t))
 		sc_gop_add(&p->g, m, MAX_GOP);
 	if (to_hls)
@@ -105,6 +113,7 @@ static void check_replay(sc_gop *g, sc_hls *h, size_t first, size_t last)
 		assert_int_equal(got.m[k]->ts, t->ts);
 		assert_int_equal(got.m[k]->len, t->len);
 		assert_memory_equal(got.m[k]->data, t->data, t->len);
+		assert_int_equal(got.m[k]->arrival_us, arrival_of(t));
 		k++;
 	}
 	assert_int_equal(k, got.n);
