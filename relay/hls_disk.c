@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +262,11 @@ struct sc_hls_disk {
 	uv_loop_t *loop;
 	uv_work_t work;
 	char *dir;
+	/* The worker's paths (path_of): made on the heap once, as its stack
+	 * is touched by every thread of the pool and it must not allocate
+	 * (a thread that mallocs gets an arena of its own). */
+	char *path[3];
+	size_t path_len;
 	struct job *head, *tail; /* queued */
 	size_t nwrites;		 /* queued writes */
 	size_t max_writes;
@@ -299,12 +305,12 @@ static struct job *job_new(int op, const char *file, size_t nblobs)
 	return j;
 }
 
-static int path_of(const sc_hls_disk *d, const char *prefix, const char *name, char *buf,
-		   size_t len)
+/* dir/PREFIXNAME in the worker's path buffer k; NULL if too long. */
+static const char *path_of(const sc_hls_disk *d, int k, const char *prefix, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s%s", d->dir, prefix, name);
+	int n = snprintf(d->path[k], d->path_len, "%s/%s%s", d->dir, prefix, name);
 
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= d->path_len ? NULL : d->path[k];
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -327,7 +333,6 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 static int copy_range(int in, uint64_t off, uint64_t len, int out)
 {
 	loff_t o = (loff_t)off;
-	uint8_t buf[16384];
 
 	while (len) {
 		ssize_t n = copy_file_range(in, &o, out, NULL, len, 0);
@@ -342,20 +347,17 @@ static int copy_range(int in, uint64_t off, uint64_t len, int out)
 			continue;
 		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
 			return -errno;
-		break; /* no in-kernel copy here: read and write */
+		break; /* no copy_file_range here: sendfile, with no buffer of ours */
 	}
 	while (len) {
-		ssize_t n = pread(in, buf, len < sizeof(buf) ? len : sizeof(buf), o);
-		int rc;
+		off_t so = (off_t)o;
+		ssize_t n = sendfile(out, in, &so, len < 0x7ffff000 ? (size_t)len : 0x7ffff000);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		rc = write_all(out, buf, (size_t)n);
-		if (rc < 0)
-			return rc;
-		o += n;
+		o = (loff_t)so;
 		len -= (uint64_t)n;
 	}
 	return 0;
@@ -378,45 +380,46 @@ static int copy_file(const char *path, int fd)
 /* Appends the part file i of segment j->name ("S.m4s": "S.i.m4s") to fd. */
 static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd)
 {
-	char name[NAME_MAX_LEN + 24], path[4096];
+	char name[NAME_MAX_LEN + 24];
 	size_t stem = strlen(j->name) - 4;
+	const char *path;
 
 	snprintf(name, sizeof(name), "%.*s.%zu.m4s", (int)stem, j->name, i);
-	if (path_of(d, "", name, path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
-	return copy_file(path, fd);
+	path = path_of(d, 2, "", name);
+	return path ? copy_file(path, fd) : -ENAMETOOLONG;
 }
 
-/* A file is written to ".tmp-NAME", then renamed to NAME: tmp_open
- * gives the fd (or a negative errno) and both paths; tmp_commit closes
- * it and, if all went well (rc 0), renames it into place, else removes it. */
-static int tmp_open(const sc_hls_disk *d, const char *name, char tmp[4096], char dst[4096])
+/* A file is written to ".tmp-NAME", then renamed to NAME: tmp_open gives
+ * the fd (or a negative errno), with both paths in path buffers 0 and 1;
+ * tmp_commit closes it and, if all went well (rc 0), renames it into
+ * place, else removes it. */
+static int tmp_open(const sc_hls_disk *d, const char *name)
 {
+	const char *tmp = path_of(d, 0, ".tmp-", name);
 	int fd;
 
-	if (path_of(d, ".tmp-", name, tmp, 4096) < 0 || path_of(d, "", name, dst, 4096) < 0)
+	if (!tmp || !path_of(d, 1, "", name))
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	return fd < 0 ? -errno : fd;
 }
 
-static int tmp_commit(int fd, int rc, const char *tmp, const char *dst)
+static int tmp_commit(const sc_hls_disk *d, int fd, int rc)
 {
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, dst) < 0)
+	if (rc == 0 && rename(d->path[0], d->path[1]) < 0)
 		rc = -errno;
 	if (rc < 0)
-		unlink(tmp);
+		unlink(d->path[0]);
 	return rc;
 }
 
 static int do_write(const sc_hls_disk *d, const struct job *j)
 {
-	char tmp[4096], dst[4096];
 	int fd, rc;
 
-	fd = tmp_open(d, j->name, tmp, dst);
+	fd = tmp_open(d, j->name);
 	if (fd < 0)
 		return fd;
 	rc = 0;
@@ -426,7 +429,7 @@ static int do_write(const sc_hls_disk *d, const struct job *j)
 		else
 			rc = copy_part(d, j, i, fd);
 	}
-	return tmp_commit(fd, rc, tmp, dst);
+	return tmp_commit(d, fd, rc);
 }
 
 /* ---- spools: each track's frames, appended to one file per track ----
@@ -454,7 +457,6 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 	const uint8_t *p = j->m->data + j->off;
 	size_t len = j->m->len - j->off;
 	off_t at = (off_t)j->pos;
-	char path[4096];
 
 	if (strcmp(sp->spool, j->spool) != 0) {
 		spool_close(sp);
@@ -466,7 +468,9 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 		snprintf(sp->part, sizeof(sp->part), "%s", j->name);
 		sp->failed = 0;
 		if (sp->fd < 0) {
-			if (path_of(d, spool_prefix[j->track], j->spool, path, sizeof(path)) < 0) {
+			const char *path = path_of(d, 0, spool_prefix[j->track], j->spool);
+
+			if (!path) {
 				sp->failed = 1;
 				return -ENAMETOOLONG;
 			}
@@ -498,7 +502,6 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 /* Part NAME from the header blob and its ranges of the spools. */
 static int do_finish(sc_hls_disk *d, const struct job *j)
 {
-	char tmp[4096], dst[4096], path[4096];
 	int fd, rc = 0;
 
 	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
@@ -509,16 +512,18 @@ static int do_finish(sc_hls_disk *d, const struct job *j)
 				    strcmp(sp->spool, j->spool) != 0 || sp->failed))
 			return -EIO;
 	}
-	fd = tmp_open(d, j->name, tmp, dst);
+	fd = tmp_open(d, j->name);
 	if (fd < 0)
 		return fd;
 	rc = write_all(fd, j->blobs[0]->data, j->blobs[0]->len);
 	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++) {
+		const char *path;
 		int in;
 
 		if (!j->bytes[t])
 			continue;
-		if (path_of(d, spool_prefix[t], j->spool, path, sizeof(path)) < 0) {
+		path = path_of(d, 2, spool_prefix[t], j->spool);
+		if (!path) {
 			rc = -ENAMETOOLONG;
 			break;
 		}
@@ -530,18 +535,18 @@ static int do_finish(sc_hls_disk *d, const struct job *j)
 		rc = copy_range(in, j->base[t], j->bytes[t], fd);
 		close(in);
 	}
-	return tmp_commit(fd, rc, tmp, dst);
+	return tmp_commit(d, fd, rc);
 }
 
 /* SPOOL's files go (a reader with one open still reads it). */
 static void drop_spool(sc_hls_disk *d, const char *spool)
 {
-	char path[4096];
-
 	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
+		const char *path = path_of(d, 0, spool_prefix[t], spool);
+
 		if (strcmp(d->spools[t].spool, spool) == 0)
 			spool_close(&d->spools[t]);
-		if (path_of(d, spool_prefix[t], spool, path, sizeof(path)) == 0)
+		if (path)
 			unlink(path);
 	}
 }
@@ -561,20 +566,28 @@ static int ours(const char *n)
 	return 0;
 }
 
+/* getdents64 rather than opendir, which would allocate (see path). */
 static int do_clean(const sc_hls_disk *d)
 {
-	DIR *dp = opendir(d->dir);
-	struct dirent *e;
-	int fd, rc = 0;
+	char buf[2048] __attribute__((aligned(8)));
+	int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+	ssize_t n;
 
-	if (!dp)
+	if (fd < 0)
 		return -errno;
-	fd = dirfd(dp);
-	while ((e = readdir(dp))) {
-		if (ours(e->d_name) && unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT)
-			rc = -errno;
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t at = 0; at < n;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + at);
+
+			if (ours(e->d_name) && unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT)
+				rc = -errno;
+			at += e->d_reclen;
+		}
 	}
-	closedir(dp);
+	if (n < 0)
+		rc = -errno;
+	close(fd);
 	return rc;
 }
 
@@ -583,14 +596,14 @@ static void work_cb(uv_work_t *w)
 	sc_hls_disk *d = w->data;
 
 	for (struct job *j = d->batch; j; j = j->next) {
-		char path[4096];
+		const char *path;
 
 		switch (j->op) {
 		case JOB_WRITE:
 			j->err = do_write(d, j);
 			break;
 		case JOB_UNLINK:
-			if (path_of(d, "", j->name, path, sizeof(path)) < 0)
+			if (!(path = path_of(d, 0, "", j->name)))
 				j->err = -ENAMETOOLONG;
 			else if (unlink(path) < 0 && errno != ENOENT)
 				j->err = -errno;
@@ -622,6 +635,7 @@ static void disk_free(sc_hls_disk *d)
 	for (int t = 0; t < SC_HLS_SPOOLS; t++)
 		spool_close(&d->spools[t]);
 	free(d->dir);
+	free(d->path[0]);
 	free(d);
 }
 
@@ -709,18 +723,23 @@ sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes
 	d->max_writes = max_writes ? max_writes : 1;
 	d->max_spool_bytes = max_spool_bytes;
 	d->dir = strdup(dir);
+	/* "/", a prefix of up to 8 bytes and a name (with a part number). */
+	d->path_len = strlen(dir) + 2 * NAME_MAX_LEN + 32;
+	d->path[0] = malloc(3 * d->path_len);
+	for (int k = 1; k < 3 && d->path[0]; k++)
+		d->path[k] = d->path[0] + k * d->path_len;
 	for (int t = 0; t < SC_HLS_SPOOLS; t++)
 		d->spools[t].fd = -1;
 	j = job_new(JOB_CLEAN, NULL, 0);
-	if (!d->dir || !j)
+	if (!d->dir || !d->path[0] || !j)
 		goto fail;
 	d->head = d->tail = j;
 	submit(d);
 	return d;
 fail:
 	free(j);
-	if (d)
-		free(d->dir);
+	free(d->path[0]);
+	free(d->dir);
 	free(d);
 	return NULL;
 }
