@@ -561,8 +561,13 @@ static int ours(const char *n)
 		return 1;
 	if (strncmp(n, "init-", 5) == 0 && len > 4 && strcmp(n + len - 4, ".mp4") == 0)
 		return 1;
-	if (len > 4 && strcmp(n + len - 4, ".m4s") == 0)
-		return strspn(n, "0123456789.") == len - 4;
+	if (len > 4 && strcmp(n + len - 4, ".m4s") == 0) {
+		/* "S.m4s" or "S.P.m4s": digits and dots before the suffix. */
+		for (size_t i = 0; i < len - 4; i++)
+			if (!strchr("0123456789.", n[i]))
+				return 0;
+		return 1;
+	}
 	return 0;
 }
 

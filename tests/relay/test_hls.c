@@ -623,6 +623,80 @@ static void check_part(const char *file, const char *want)
 	sc_blob_unref(got);
 }
 
+/* Makes an empty file dir/name. */
+static void touch(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+/* A new writer removes what an earlier run left (segments, parts, init
+ * segments, playlists, temporaries and spools), however many there are,
+ * and nothing else. */
+static void test_disk_clean(void **state)
+{
+	static const char *const others[] = {"notes.txt", "1.m4s.bak",	 "a1.m4s",
+					     "init.mp4",  "index.m3u8~", "12.ts"};
+	char name[64];
+	uv_loop_t loop;
+	sc_hls_disk *d;
+
+	(void)state;
+	hf_make_tmpdir();
+	/* 600 names: many more than one directory read returns. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%d.m4s", i);
+		touch(hf_tmpdir, name);
+		for (int p = 0; p < 3; p++) {
+			snprintf(name, sizeof(name), "%d.%d.m4s", i, p);
+			touch(hf_tmpdir, name);
+		}
+		snprintf(name, sizeof(name), ".tmp-v-spool-%d", i);
+		touch(hf_tmpdir, name);
+		snprintf(name, sizeof(name), "init-%d.mp4", i);
+		touch(hf_tmpdir, name);
+	}
+	touch(hf_tmpdir, "index.m3u8");
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		touch(hf_tmpdir, others[i]);
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	d = sc_hls_disk_new(&loop, hf_tmpdir, 8, 1 << 20);
+	assert_non_null(d);
+	hf_run_loop_to_idle(&loop);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%d.m4s", i);
+		assert_false(exists(hf_tmpdir, name));
+		snprintf(name, sizeof(name), "%d.2.m4s", i);
+		assert_false(exists(hf_tmpdir, name));
+		snprintf(name, sizeof(name), ".tmp-v-spool-%d", i);
+		assert_false(exists(hf_tmpdir, name));
+		snprintf(name, sizeof(name), "init-%d.mp4", i);
+		assert_false(exists(hf_tmpdir, name));
+	}
+	assert_false(exists(hf_tmpdir, "index.m3u8"));
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		assert_true(exists(hf_tmpdir, others[i]));
+	sc_hls_disk_close(d);
+	hf_run_loop_to_idle(&loop);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	hf_rm_tmpdir();
+}
+
 static void test_disk_spool(void **state)
 {
 	static const uint8_t v1[] = {9, 1, 0, 0, 0, 'V', 'V'}, v2[] = {9, 1, 0, 0, 0, 'W'};
@@ -780,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_parts_spooled),
 		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_disk_bound),
+		cmocka_unit_test(test_disk_clean),
 		cmocka_unit_test(test_disk_spool),
 		cmocka_unit_test(test_plain_spooled),
 	};

@@ -265,10 +265,10 @@ static void test_stream(void **state)
 	h = hf_hls_new(&loop, &cfg, "p");
 	cfg.dir = NULL;
 	hm = hf_hls_new(&mloop, &cfg, "p"); /* the bytes the files must hold */
+	hf_run_loop_to_idle(&loop);	    /* the first clean-up is done */
 	/* Segment 1's file cannot be written (a folder of that name). */
 	snprintf(path, sizeof(path), "%s/p/1.m4s", hf_tmpdir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	hf_run_loop_to_idle(&loop); /* the first clean-up is done */
 
 	hf_feed_range(h, 0, hf_ntags * 3 / 4, 0, 1, 1, 0);
 	hf_feed_range(hm, 0, hf_ntags * 3 / 4, 0, 1, 1, 0);
