@@ -203,9 +203,12 @@ static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *re
 		sc_gop_entry *e = &g->e[i];
 		struct part_read *p;
 
-		int64_t emsn = msn_of(g, e);
+		int64_t emsn;
 
-		if (!e->in_part || (msn >= 0 && emsn != msn))
+		if (!e->in_part)
+			continue;
+		emsn = msn_of(g, e);
+		if (msn >= 0 && emsn != msn)
 			continue;
 		rc = h ? get_part(h, pr, &next, emsn, e, &p) : -ENOENT;
 		if (rc == 0)
