@@ -36,68 +36,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "hls_disk.h"
-#include "hls_mux.h"
-#include "hls_parts.h"
-#include "hls_playlist.h"
+#include "hls_impl.h"
 #include "log.h"
 
 #define MAX_WRITES     64	  /* queued disk writes per stream */
 #define MAX_SPOOL      (8u << 20) /* bytes of frames queued for a stream's spools */
 #define SPOOL_ROTATE   (4u << 20) /* default: new spool files once this much is in them */
-#define MAX_INITS      8	  /* init segments still referenced */
 #define JUMP_BACK_MS   1000	  /* a dts this far back restarts the timeline */
 #define JUMP_AHEAD_MS  5000	  /* ... and this far ahead */
 #define NAME_MAX_BYTES 128
 #define PART_SEGMENTS  3 /* complete segments whose parts are listed */
-
-/* ---- state ---- */
-
-struct init {
-	int64_t gen;
-	sc_blob *blob;
-};
-
-struct sc_hls {
-	uv_loop_t *loop;
-	sc_hls_config cfg;
-	char *name;
-	char *path; /* DIR/NAME, NULL: memory only */
-	sc_hls_disk *disk;
-	int ll; /* parts on */
-	int64_t max_seg_ms;
-
-	sc_hls_track_cfg in[SC_HLS_TRACKS]; /* the publisher's latest configs */
-	sc_hls_mux *mux;
-	int mux_has[SC_HLS_TRACKS];
-	int restart;   /* config changed: new muxer at the next key frame */
-	int next_disc; /* the next segment follows a discontinuity */
-	int ended;
-	int64_t gen; /* current init segment, -1: none yet */
-	struct init inits[MAX_INITS];
-	size_t ninits;
-
-	sc_hls_seg *segs; /* oldest first; the last one is open if `open` */
-	size_t nsegs, cap;
-	int open;
-	int64_t next_msn, first_listed, disc_seq, longest_ms;
-
-	int64_t part_start, last_dts;
-	int part_key;
-	uint64_t part_arrival; /* latest message of the open part */
-	int64_t wall_anchor_ms, dts_anchor;
-
-	int spool_lost;	    /* a frame of the open part did not reach its spool */
-	uint32_t spool_tag; /* numbers the open part's spools (a report names them) */
-	uint32_t spool_gen; /* the spool files in use: "spool-GEN" */
-	/* Per track: where the open part's frames start in its spool file,
-	 * and where the last one written ends. */
-	uint64_t spool_base[SC_HLS_TRACKS], spool_end[SC_HLS_TRACKS];
-	int warned; /* a failed write was logged */
-	sc_blob *playlist;
-	sc_hls_pl_segment *plsegs;
-	sc_hls_stats stats;
-};
 
 static int set_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -122,17 +70,14 @@ static uint64_t now_us(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The first failed write of the stream is logged; all are counted by the
- * disk queue (write_errors, write_drops). */
-static void disk_failed(sc_hls *h, const char *file, int err)
+void sc_hls_record_delay(uint64_t arrival, uint64_t *last, uint64_t *max)
 {
-	if (h->warned)
-		return;
-	h->warned = 1;
-	sc_log_warn(h->name,
-		    "hls: writing %s/%s failed: %s (later failures of this stream are only "
-		    "counted)",
-		    h->path, file, strerror(-err));
+	uint64_t now = now_us(CLOCK_MONOTONIC);
+	uint64_t d = now > arrival ? now - arrival : 0;
+
+	*last = d;
+	if (d > *max)
+		*max = d;
 }
 
 static void disk_write(sc_hls *h, const char *file, sc_blob *const *b, size_t n)
@@ -152,23 +97,13 @@ static void seg_write(sc_hls *h, sc_hls_seg *s, const char *file)
 	rc = sc_hls_disk_write_segment(h->disk, file, s->blobs, s->nparts);
 	sc_hls_seg_queued(s, -1, rc);
 	if (rc < 0)
-		disk_failed(h, file, rc);
+		sc_hls_disk_failed(h, file, rc);
 }
 
 static void disk_unlink(sc_hls *h, const char *file)
 {
 	if (h->disk)
 		sc_hls_disk_unlink(h->disk, file);
-}
-
-static sc_hls_seg *open_seg(sc_hls *h)
-{
-	return h->open ? &h->segs[h->nsegs - 1] : NULL;
-}
-
-static void spool_name(uint32_t gen, char *buf, size_t len)
-{
-	snprintf(buf, len, "spool-%" PRIu32, gen);
 }
 
 /* The spool files in use go (once the parts queued before are made);
@@ -179,7 +114,7 @@ static void spool_rotate(sc_hls *h)
 
 	if (!h->disk)
 		return;
-	spool_name(h->spool_gen++, name, sizeof(name));
+	sc_hls_spool_name(h->spool_gen++, name, sizeof(name));
 	sc_hls_disk_drop_spool(h->disk, name);
 	memset(h->spool_base, 0, sizeof(h->spool_base));
 	memset(h->spool_end, 0, sizeof(h->spool_end));
@@ -198,39 +133,9 @@ static void spool_next(sc_hls *h)
 		spool_rotate(h);
 }
 
-/* The file of part `part` of segment msn: its own with LL-HLS, else the
- * segment's (its only part). */
-static void part_name(const sc_hls *h, int64_t msn, int64_t part, char *buf, size_t len)
-{
-	if (h->ll)
-		snprintf(buf, len, "%" PRId64 ".%" PRId64 ".m4s", msn, part);
-	else
-		snprintf(buf, len, "%" PRId64 ".m4s", msn);
-}
-
 static size_t ncomplete(const sc_hls *h)
 {
 	return h->nsegs - (h->open ? 1 : 0);
-}
-
-static sc_hls_seg *find_seg(sc_hls *h, int64_t msn)
-{
-	for (size_t i = 0; i < h->nsegs; i++) {
-		if (h->segs[i].msn == msn)
-			return &h->segs[i];
-	}
-	return NULL;
-}
-
-/* Time since arrival (monotonic us) into *last, and *max if higher. */
-static void record_delay(uint64_t arrival, uint64_t *last, uint64_t *max)
-{
-	uint64_t now = now_us(CLOCK_MONOTONIC);
-	uint64_t d = now > arrival ? now - arrival : 0;
-
-	*last = d;
-	if (d > *max)
-		*max = d;
 }
 
 /* ---- playlist ---- */
@@ -238,7 +143,7 @@ static void record_delay(uint64_t arrival, uint64_t *last, uint64_t *max)
 static void publish(sc_hls *h, uint64_t arrival_us)
 {
 	size_t nc = ncomplete(h), first = 0, n = 0;
-	sc_hls_seg *o = open_seg(h);
+	sc_hls_seg *o = sc_hls_open_seg(h);
 	sc_hls_pl pl = {0};
 	sc_blob *b;
 	char *text;
@@ -295,8 +200,8 @@ static void publish(sc_hls *h, uint64_t arrival_us)
 	h->playlist = b;
 	disk_write(h, "index.m3u8", &b, 1);
 	if (arrival_us)
-		record_delay(arrival_us, &h->stats.last_publish_delay_us,
-			     &h->stats.max_publish_delay_us);
+		sc_hls_record_delay(arrival_us, &h->stats.last_publish_delay_us,
+				    &h->stats.max_publish_delay_us);
 	if (h->cfg.on_update)
 		h->cfg.on_update(h->cfg.userdata);
 }
@@ -346,7 +251,7 @@ static void drop_old(sc_hls *h)
  * frames are in their spools: the part's file is made from them. */
 static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival)
 {
-	sc_hls_seg *s = open_seg(h);
+	sc_hls_seg *s = sc_hls_open_seg(h);
 	int spooled = h->disk != NULL;
 	int64_t part;
 	char file[64];
@@ -357,7 +262,7 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 		goto out;
 	}
 	part = (int64_t)s->nparts;
-	part_name(h, s->msn, part, file, sizeof(file));
+	sc_hls_part_name(h, s->msn, part, file, sizeof(file));
 	f->layout.tag = h->spool_tag;
 	f->layout.arrival_us = arrival;
 	f->layout.spool_gen = h->spool_gen;
@@ -374,7 +279,7 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 						 f->layout.bytes[SC_HLS_AUDIO]};
 		char sp[32];
 
-		spool_name(h->spool_gen, sp, sizeof(sp));
+		sc_hls_spool_name(h->spool_gen, sp, sizeof(sp));
 		if (h->spool_lost)
 			rc = -EIO;
 		else
@@ -383,7 +288,7 @@ static int add_part(sc_hls *h, sc_hls_fragment *f, int64_t end, uint64_t arrival
 		/* Without parts the file made is the segment's. */
 		sc_hls_seg_queued(s, h->ll ? part : -1, rc);
 		if (rc < 0)
-			disk_failed(h, file, rc);
+			sc_hls_disk_failed(h, file, rc);
 		rc = 0;
 	}
 	spool_next(h);
@@ -402,7 +307,7 @@ out:
 /* Closes the open segment at `end` (dts). One without parts is dropped. */
 static void complete_seg(sc_hls *h, int64_t end)
 {
-	sc_hls_seg *s = open_seg(h);
+	sc_hls_seg *s = sc_hls_open_seg(h);
 	char file[64];
 
 	if (!s)
@@ -478,22 +383,22 @@ static void stop_mux(sc_hls *h, int flush)
 static void on_spool(void *ud, int track, sc_media *m, size_t off, uint32_t at)
 {
 	sc_hls *h = ud;
-	sc_hls_seg *s = open_seg(h);
+	sc_hls_seg *s = sc_hls_open_seg(h);
 	char file[64], sp[32];
 	uint64_t pos;
 	int rc;
 
 	if (!s || h->spool_lost)
 		return;
-	part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
-	spool_name(h->spool_gen, sp, sizeof(sp));
+	sc_hls_part_name(h, s->msn, (int64_t)s->nparts, file, sizeof(file));
+	sc_hls_spool_name(h->spool_gen, sp, sizeof(sp));
 	pos = h->spool_base[track] + at;
 	rc = sc_hls_disk_spool(h->disk, file, sp, track, m, off, pos, at, h->spool_tag);
 	if (pos + (m->len - off) > h->spool_end[track])
 		h->spool_end[track] = pos + (m->len - off);
 	if (rc < 0) {
 		h->spool_lost = 1; /* the part is lost; the next one starts afresh */
-		disk_failed(h, file, rc);
+		sc_hls_disk_failed(h, file, rc);
 	}
 }
 
@@ -510,9 +415,9 @@ static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *er
 	if (h->disk)
 		sc_hls_mux_spool(h->mux, on_spool, h);
 	h->spool_lost = 0;
-	if (h->ninits == MAX_INITS) {
+	if (h->ninits == SC_HLS_MAX_INITS) {
 		sc_blob_unref(h->inits[0].blob);
-		memmove(&h->inits[0], &h->inits[1], (MAX_INITS - 1) * sizeof(h->inits[0]));
+		memmove(&h->inits[0], &h->inits[1], (SC_HLS_MAX_INITS - 1) * sizeof(h->inits[0]));
 		h->ninits--;
 	}
 	h->gen++;
@@ -599,7 +504,7 @@ static int on_frame(sc_hls *h, int track, int64_t pts, int key, sc_media *m, siz
 	if (!h->mux_has[track])
 		return 0; /* its configuration came late: waits for a restart */
 
-	s = open_seg(h);
+	s = sc_hls_open_seg(h);
 	if (track == driver && s && dts > h->part_start) {
 		int64_t seg_len = dts - s->start;
 
@@ -649,76 +554,6 @@ mux_failed:
 	stop_mux(h, 0);
 	publish(h, 0);
 	return rc;
-}
-
-/* ---- disk reports ---- */
-
-static void on_disk_done(void *userdata, const char *file, int err)
-{
-	sc_hls *h = userdata;
-	int64_t a = 0, p = 0;
-	int kind = sc_hls_parse_name(file, &a, &p);
-	sc_hls_seg *s;
-
-	if (kind != SC_HLS_FILE_SEGMENT && kind != SC_HLS_FILE_PART)
-		return;
-	s = find_seg(h, a);
-	if (!s)
-		return; /* dropped meanwhile */
-	/* A part's file made (without parts: the segment's, its one part). */
-	if (kind == SC_HLS_FILE_SEGMENT)
-		p = 0;
-	if (err == 0 && (kind == SC_HLS_FILE_PART) == (h->ll != 0) && p >= 0 &&
-	    p < (int64_t)s->nparts)
-		record_delay(s->lay[p].arrival_us, &h->stats.last_file_delay_us,
-			     &h->stats.max_file_delay_us);
-	sc_hls_seg_written(s, kind == SC_HLS_FILE_SEGMENT ? -1 : p, err);
-	if (err < 0)
-		disk_failed(h, file, err);
-	/* A request for it may be waiting for its file. */
-	if (h->cfg.on_update)
-		h->cfg.on_update(h->cfg.userdata);
-}
-
-/* Is the part that spool run `tag` is (or was) making still to be had:
- * the open one, not lost, or one cut whose file is being made or made? */
-static int spool_alive(sc_hls *h, const sc_hls_seg *s, int64_t part, uint32_t tag)
-{
-	if (part == (int64_t)s->nparts)
-		return s == open_seg(h) && h->mux && tag == h->spool_tag && !h->spool_lost;
-	if (part > (int64_t)s->nparts || s->lay[part].tag != tag)
-		return 0;
-	if (h->ll)
-		return s->where[part] == SC_HLS_PART_PENDING || s->where[part] == SC_HLS_PART_FILE;
-	return s->seg_pending || s->written;
-}
-
-/* A spooled frame is on disk: it can be read back from there, unless its
- * part was given up meanwhile (then a cache keeps its copy). */
-static void on_disk_spooled(void *userdata, const char *file, int track, sc_media *m, size_t off,
-			    uint32_t at, uint32_t tag, int err)
-{
-	sc_hls *h = userdata;
-	int64_t a = 0, p = 0;
-	int kind = sc_hls_parse_name(file, &a, &p);
-	sc_hls_frame_at f = {.m = m, .off = (uint32_t)off, .at = at};
-	sc_hls_seg *s;
-
-	(void)track;
-	if (kind == SC_HLS_FILE_SEGMENT)
-		p = 0;
-	else if (kind != SC_HLS_FILE_PART)
-		return;
-	s = find_seg(h, a);
-	if (err < 0) {
-		disk_failed(h, file, err);
-		/* The open part cannot be made: none of its frames is to be had. */
-		if (s && p == (int64_t)s->nparts && spool_alive(h, s, p, tag))
-			h->spool_lost = 1;
-		return;
-	}
-	if (h->cfg.on_part && s && spool_alive(h, s, p, tag))
-		h->cfg.on_part(h->cfg.userdata, a, p, &f, 1);
 }
 
 /* ---- API ---- */
@@ -849,7 +684,7 @@ sc_hls *sc_hls_new(uv_loop_t *loop, const sc_hls_config *cfg, const char *name, 
 		h->disk = sc_hls_disk_new(loop, h->path, MAX_WRITES, MAX_SPOOL);
 		if (!h->disk)
 			goto oom;
-		sc_hls_disk_set_done(h->disk, on_disk_done, on_disk_spooled, h);
+		sc_hls_disk_set_done(h->disk, sc_hls_on_disk_done, sc_hls_on_disk_spooled, h);
 	}
 	return h;
 oom:
@@ -882,114 +717,4 @@ void sc_hls_free(sc_hls *h)
 	free(h->name);
 	free(h->path);
 	free(h);
-}
-
-int sc_hls_open(sc_hls *h, const char *file, sc_hls_body **ret)
-{
-	const char *mime = "video/mp4";
-	sc_blob *src = NULL;
-	int64_t a = 0, part = 0;
-	sc_hls_seg *s;
-
-	if (!h || !file || !ret)
-		return -ENOENT;
-	switch (sc_hls_parse_name(file, &a, &part)) {
-	case SC_HLS_FILE_PLAYLIST:
-		src = h->playlist;
-		mime = "application/vnd.apple.mpegurl";
-		break;
-	case SC_HLS_FILE_INIT:
-		for (size_t i = 0; i < h->ninits; i++) {
-			if (h->inits[i].gen == a)
-				src = h->inits[i].blob;
-		}
-		break;
-	case SC_HLS_FILE_SEGMENT:
-		s = find_seg(h, a);
-		return s ? sc_hls_seg_open(s, h->path, file, -1, ret) : -ENOENT;
-	case SC_HLS_FILE_PART:
-		s = find_seg(h, a);
-		if (!h->ll || !s)
-			break;
-		if ((size_t)part < s->nparts)
-			return sc_hls_seg_open(s, h->path, file, part, ret);
-		if (h->mux && !h->ended && s == open_seg(h) && (size_t)part == s->nparts)
-			return -EAGAIN;
-		break;
-	}
-	if (!src)
-		return -ENOENT;
-	return sc_hls_body_of(mime, &src, 1, ret);
-}
-
-int sc_hls_ready(sc_hls *h, int64_t msn, int64_t part)
-{
-	sc_hls_seg *o;
-	int64_t last;
-
-	if (!h)
-		return -EINVAL;
-	o = open_seg(h);
-	last = h->stats.last_msn;
-	if (h->ll && o && o->nparts)
-		last = o->msn;
-	if (msn > last + 2)
-		return -ERANGE;
-	if (h->ended || msn <= h->stats.last_msn)
-		return 1;
-	if (part < 0 || !h->ll || !o || msn != o->msn)
-		return 0;
-	return (int64_t)o->nparts > part;
-}
-
-void sc_hls_get_stats(const sc_hls *h, sc_hls_stats *ret)
-{
-	if (!h || !ret)
-		return;
-	*ret = h->stats;
-	sc_hls_disk_stats(h->disk, &ret->write_errors, &ret->write_drops);
-}
-
-int sc_hls_open_data(sc_hls *h, int64_t msn, int64_t part, int track, sc_hls_body **ret,
-		     uint64_t *ret_base)
-{
-	sc_hls_seg *s = h ? find_seg(h, msn) : NULL;
-	const sc_hls_layout *lay;
-	int ready, spooling;
-	char file[64], sp[32];
-	int rc;
-
-	if (!s || part < 0 || track < 0 || track >= SC_HLS_TRACKS || !ret || !ret_base)
-		return -ENOENT;
-	part_name(h, msn, part, file, sizeof(file));
-	if ((size_t)part == s->nparts) {
-		/* The open part: only what is in its spools. */
-		if (s != open_seg(h) || !h->mux || !h->disk)
-			return -ENOENT;
-		spool_name(h->spool_gen, sp, sizeof(sp));
-		*ret_base = h->spool_base[track];
-		return sc_hls_disk_open_spool(h->path, track, sp, ret);
-	}
-	if ((size_t)part > s->nparts)
-		return -ENOENT;
-	lay = &s->lay[part];
-	*ret_base = lay->hdr + (track == SC_HLS_AUDIO ? lay->bytes[SC_HLS_VIDEO] : 0);
-	if (s->blobs[part])
-		return sc_hls_body_of("video/mp4", &s->blobs[part], 1, ret);
-	ready = h->ll ? s->where[part] == SC_HLS_PART_FILE : s->written;
-	spooling = h->ll ? s->where[part] == SC_HLS_PART_PENDING : s->seg_pending;
-	if (!ready && !spooling)
-		return -ENOENT;
-	if (spooling) {
-		/* Its file is being made: from the spool, or from the file if
-		 * the spool is already gone (it goes after the file is made). */
-		spool_name(lay->spool_gen, sp, sizeof(sp));
-		rc = sc_hls_disk_open_spool(h->path, track, sp, ret);
-		if (rc != -ENOENT) {
-			if (rc == 0)
-				*ret_base = lay->spool_base[track];
-			return rc;
-		}
-	}
-	return sc_hls_body_open(h->path, file, "video/mp4", ret);
 }

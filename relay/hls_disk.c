@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls_disk.c - the files of the HLS module: refcounted blobs, the bodies
- * HTTP serves (blobs, or an open file), and the ordered, bounded disk jobs
- * of one stream on libuv's thread pool.
+ * hls_disk.c - the files of the HLS module: the ordered, bounded disk
+ * jobs of one stream on libuv's thread pool (blobs and bodies: hls_body.c).
  *
  * Why uv_queue_work and not a thread per stream: the loop already owns a
  * pool, a stream only needs its own order, and nothing has to be joined at
@@ -23,198 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NAME_MAX_LEN 64
 /* A small spooled frame (an audio one) does not wake the worker by itself:
  * it goes with the next frame, write or finish, or once the frames waiting
  * add up to this. Half the wake-ups of a stream, for a few KB held. */
 #define SPOOL_WAKE 4096
-
-/* ---- blobs ---- */
-
-sc_blob *sc_blob_new(const void *data, size_t len)
-{
-	sc_blob *b;
-
-	if (len > SIZE_MAX - sizeof(*b))
-		return NULL;
-	b = malloc(sizeof(*b) + len);
-	if (!b)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->len = len;
-	if (data && len)
-		memcpy(b->data, data, len);
-	return b;
-}
-
-sc_blob *sc_blob_resize(sc_blob *b, size_t len)
-{
-	sc_blob *nb;
-
-	if (len > SIZE_MAX - sizeof(*nb))
-		return NULL;
-	nb = realloc(b, sizeof(*nb) + len);
-	if (!nb)
-		return NULL;
-	if (!b)
-		atomic_init(&nb->refs, 1);
-	nb->len = len;
-	return nb;
-}
-
-sc_blob *sc_blob_ref(sc_blob *b)
-{
-	if (b)
-		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-	return b;
-}
-
-void sc_blob_unref(sc_blob *b)
-{
-	if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
-		free(b);
-}
-
-static int check_name(const char *file)
-{
-	size_t n = strlen(file);
-
-	if (n == 0 || n >= NAME_MAX_LEN || strchr(file, '/') || file[0] == '.')
-		return -EINVAL;
-	return 0;
-}
-
-/* ---- bodies ---- */
-
-static sc_hls_body *body_new(const char *mime, size_t nblobs)
-{
-	sc_hls_body *b;
-
-	if (nblobs > (SIZE_MAX - sizeof(*b)) / sizeof(b->blobs[0]))
-		return NULL;
-	b = malloc(sizeof(*b) + nblobs * sizeof(b->blobs[0]));
-	if (!b)
-		return NULL;
-	b->mime = mime;
-	b->len = 0;
-	b->fd = -1;
-	b->nblobs = 0;
-	return b;
-}
-
-int sc_hls_body_of(const char *mime, sc_blob *const *blobs, size_t n, sc_hls_body **ret)
-{
-	sc_hls_body *b = body_new(mime, n);
-
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		b->blobs[b->nblobs++] = sc_blob_ref(blobs[i]);
-		b->len += blobs[i]->len;
-	}
-	*ret = b;
-	return 0;
-}
-
-void sc_hls_body_free(sc_hls_body *b)
-{
-	if (!b)
-		return;
-	for (size_t i = 0; i < b->nblobs; i++)
-		sc_blob_unref(b->blobs[i]);
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b);
-}
-
-int sc_hls_body_read(const sc_hls_body *body, sc_blob **ret)
-{
-	sc_blob *b = body->len <= SIZE_MAX ? sc_blob_new(NULL, (size_t)body->len) : NULL;
-	int rc;
-
-	if (!b)
-		return -ENOMEM;
-	rc = sc_hls_body_pread(body, 0, b->data, b->len);
-	if (rc < 0) {
-		sc_blob_unref(b);
-		return rc;
-	}
-	*ret = b;
-	return 0;
-}
-
-int sc_hls_body_pread(const sc_hls_body *body, uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	if (off > body->len || len > body->len - off)
-		return -EIO;
-	if (body->fd >= 0) {
-		while (len) {
-			ssize_t n = pread(body->fd, p, len, (off_t)off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return -EIO;
-			p += n;
-			off += (uint64_t)n;
-			len -= (size_t)n;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < body->nblobs && len; i++) {
-		const sc_blob *b = body->blobs[i];
-		size_t k;
-
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		k = b->len - (size_t)off < len ? b->len - (size_t)off : len;
-		memcpy(p, b->data + off, k);
-		p += k;
-		len -= k;
-		off = 0;
-	}
-	return len ? -EIO : 0;
-}
-
-static int open_body(const char *dir, const char *prefix, const char *file, const char *mime,
-		     sc_hls_body **ret)
-{
-	char path[4096];
-	sc_hls_body *b;
-	struct stat st;
-	int n, fd;
-
-	if (!dir || check_name(file) < 0)
-		return -ENOENT;
-	n = snprintf(path, sizeof(path), "%s/%s%s", dir, prefix, file);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -ENOENT;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	b = body_new(mime, 0);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	b->fd = fd;
-	b->len = (uint64_t)st.st_size;
-	*ret = b;
-	return 0;
-}
-
-int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret)
-{
-	return open_body(dir, "", file, mime, ret);
-}
 
 static const char *const spool_prefix[SC_HLS_SPOOLS] = {".tmp-v-", ".tmp-a-"};
 
@@ -222,7 +33,7 @@ int sc_hls_disk_open_spool(const char *dir, int track, const char *file, sc_hls_
 {
 	if (track < 0 || track >= SC_HLS_SPOOLS)
 		return -ENOENT;
-	return open_body(dir, spool_prefix[track], file, "video/mp4", ret);
+	return sc_hls_body_open_as(dir, spool_prefix[track], file, "video/mp4", ret);
 }
 
 /* ---- disk jobs ---- */
@@ -233,12 +44,12 @@ struct job {
 	struct job *next;
 	int op;
 	int err; /* set by the worker */
-	char name[NAME_MAX_LEN];
+	char name[SC_HLS_NAME_MAX];
 	/* JOB_SPOOL: m's bytes from off on, a frame of part NAME, go to
 	 * track's spool file of SPOOL at pos (at, tag: for the report).
 	 * JOB_FINISH: part NAME is the header then base[t], bytes[t] of each
 	 * track's spool of SPOOL. JOB_DROP_SPOOL: spool NAME's files go. */
-	char spool[NAME_MAX_LEN];
+	char spool[SC_HLS_NAME_MAX];
 	int track;
 	sc_media *m;
 	size_t off;
@@ -252,10 +63,10 @@ struct job {
 
 /* The worker's open spool file of one track (only the worker touches it). */
 struct spool {
-	int fd;			  /* -1: none */
-	char spool[NAME_MAX_LEN]; /* whose file fd is */
-	char part[NAME_MAX_LEN];  /* the part its latest frame is of */
-	int failed;		  /* a frame of that part was not written */
+	int fd;			     /* -1: none */
+	char spool[SC_HLS_NAME_MAX]; /* whose file fd is */
+	char part[SC_HLS_NAME_MAX];  /* the part its latest frame is of */
+	int failed;		     /* a frame of that part was not written */
 };
 
 struct sc_hls_disk {
@@ -380,7 +191,7 @@ static int copy_file(const char *path, int fd)
 /* Appends the part file i of segment j->name ("S.m4s": "S.i.m4s") to fd. */
 static int copy_part(const sc_hls_disk *d, const struct job *j, size_t i, int fd)
 {
-	char name[NAME_MAX_LEN + 24];
+	char name[SC_HLS_NAME_MAX + 24];
 	size_t stem = strlen(j->name) - 4;
 	const char *path;
 
@@ -729,7 +540,7 @@ sc_hls_disk *sc_hls_disk_new(uv_loop_t *loop, const char *dir, size_t max_writes
 	d->max_spool_bytes = max_spool_bytes;
 	d->dir = strdup(dir);
 	/* "/", a prefix of up to 8 bytes and a name (with a part number). */
-	d->path_len = strlen(dir) + 2 * NAME_MAX_LEN + 32;
+	d->path_len = strlen(dir) + 2 * SC_HLS_NAME_MAX + 32;
 	d->path[0] = malloc(3 * d->path_len);
 	for (int k = 1; k < 3 && d->path[0]; k++)
 		d->path[k] = d->path[0] + k * d->path_len;
@@ -763,7 +574,7 @@ static int queue_write(sc_hls_disk *d, const char *file, sc_blob *const *blobs, 
 	struct job *j, *old, *prev = NULL;
 	size_t len = file ? strlen(file) : 0;
 
-	if (!d || !blobs || !n || check_name(file) < 0 || d->closing)
+	if (!d || !blobs || !n || sc_hls_name_check(file) < 0 || d->closing)
 		return -EINVAL;
 	if (parts && (len < 5 || strcmp(file + len - 4, ".m4s") != 0))
 		return -EINVAL;
@@ -822,7 +633,7 @@ static int queue_named(sc_hls_disk *d, int op, const char *name)
 {
 	struct job *j;
 
-	if (!d || check_name(name) < 0 || d->closing)
+	if (!d || sc_hls_name_check(name) < 0 || d->closing)
 		return -EINVAL;
 	j = job_new(op, name, 0);
 	if (!j)
@@ -842,8 +653,8 @@ int sc_hls_disk_spool(sc_hls_disk *d, const char *part, const char *spool, int t
 {
 	struct job *j;
 
-	if (!d || check_name(part) < 0 || check_name(spool) < 0 || d->closing || track < 0 ||
-	    track >= SC_HLS_SPOOLS || !m || off >= m->len)
+	if (!d || sc_hls_name_check(part) < 0 || sc_hls_name_check(spool) < 0 || d->closing ||
+	    track < 0 || track >= SC_HLS_SPOOLS || !m || off >= m->len)
 		return -EINVAL;
 	/* One frame is always let in, however big: the bound is for a queue. */
 	if (d->spool_bytes && (d->spool_bytes >= d->max_spool_bytes ||
@@ -880,7 +691,8 @@ int sc_hls_disk_finish(sc_hls_disk *d, const char *part, sc_blob *header, const 
 {
 	struct job *j;
 
-	if (!d || !header || check_name(part) < 0 || check_name(spool) < 0 || d->closing)
+	if (!d || !header || sc_hls_name_check(part) < 0 || sc_hls_name_check(spool) < 0 ||
+	    d->closing)
 		return -EINVAL;
 	if (d->nwrites >= d->max_writes) {
 		d->drops++;

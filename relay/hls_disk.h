@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls_disk.h - the files of the HLS module: the bodies HTTP serves, and
- * the writer of one stream's files under its folder off the event loop.
- * Writer jobs run in order, a batch at a time, on libuv's thread pool
- * (uv_queue_work): at most one batch of a stream is in flight, so files
- * land in the order they were queued (a playlist after the files it names).
- * Each file is written to ".tmp-FILE" and renamed. Internal to the HLS
- * module; the writer is loop thread only.
+ * hls_disk.h - the files of the HLS module: the bodies HTTP serves
+ * (hls_body.c), and the writer of one stream's files under its folder off
+ * the event loop (hls_disk.c). Writer jobs run in order, a batch at a
+ * time, on libuv's thread pool (uv_queue_work): at most one batch of a
+ * stream is in flight, so files land in the order they were queued (a
+ * playlist after the files it names). Each file is written to ".tmp-FILE"
+ * and renamed. Internal to the HLS module; the writer is loop thread only.
  */
 #ifndef SC_HLS_DISK_H
 #define SC_HLS_DISK_H
@@ -31,6 +31,15 @@ sc_blob *sc_blob_resize(sc_blob *b, size_t len);
  * there, or -ENOMEM (opens it, never reads). Any thread. */
 int sc_hls_body_of(const char *mime, sc_blob *const *blobs, size_t n, sc_hls_body **ret);
 int sc_hls_body_open(const char *dir, const char *file, const char *mime, sc_hls_body **ret);
+/* The same for the file dir/PREFIXFILE. */
+int sc_hls_body_open_as(const char *dir, const char *prefix, const char *file, const char *mime,
+			sc_hls_body **ret);
+
+/* The files of a stream's folder are named by the module: at most
+ * SC_HLS_NAME_MAX - 1 bytes, no '/', not starting with '.' (the module's
+ * temporaries do). 0, or -EINVAL. */
+#define SC_HLS_NAME_MAX 64
+int sc_hls_name_check(const char *file);
 
 typedef struct sc_hls_disk sc_hls_disk;
 
