@@ -3,6 +3,7 @@
  * main.c - stagecast-relay: options, then the event loop until SIGTERM.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,17 @@ static int run(int argc, char **argv)
 		sc_log_warn(NULL, "no --secret-file: development mode, unsigned publishes accepted "
 				  "(still one publisher per name)");
 
+	/*
+	 * A frame's buffer of 4 KB or more that no free block of the heap
+	 * holds gets pages of its own, given back when it is freed, rather
+	 * than raising the top of the heap. Streams' key frames tend to come
+	 * in the same instant; on the heap they raised its top, which anything
+	 * allocated after them then held up: with 20 HLS streams, resident
+	 * memory jumped by 0.15-0.3 MB every GOP. Costs ~130 mmap/munmap pairs
+	 * a second with 20 streams. Set explicitly, the threshold also stays
+	 * put where glibc would raise it after the first big block freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4096);
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	relay.loop = uv_default_loop();
