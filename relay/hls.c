@@ -2,7 +2,8 @@
 /*
  * hls.c - HLS / LL-HLS output of one stream: when to start, cut and restart
  * the fragmented MP4 muxer (hls_mux.c), the segments kept (hls_parts.c),
- * the playlist (hls_playlist.c) and the disk copy (hls_disk.c).
+ * the playlist (hls_playlist.c) and the disk copy (hls_disk.c); the disk
+ * writer's reports and what requests read are in hls_files.c.
  *
  * Memory: without a disk folder a segment is only its part blobs (one
  * part without LL-HLS), and a request for it gets them back to back. With
@@ -232,7 +233,7 @@ static void drop_old(sc_hls *h)
 	}
 	/* Init segments no kept segment refers to. */
 	for (size_t i = 0; i < h->ninits;) {
-		struct init *in = &h->inits[i];
+		struct sc_hls_init *in = &h->inits[i];
 
 		if (in->gen == h->gen || (h->nsegs && in->gen >= h->segs[0].gen)) {
 			i++;
@@ -421,7 +422,7 @@ static int start_mux(sc_hls *h, int64_t dts, int key, uint64_t arrival, char *er
 		h->ninits--;
 	}
 	h->gen++;
-	h->inits[h->ninits++] = (struct init){.gen = h->gen, .blob = init};
+	h->inits[h->ninits++] = (struct sc_hls_init){.gen = h->gen, .blob = init};
 	snprintf(file, sizeof(file), "init-%" PRId64 ".mp4", h->gen);
 	disk_write(h, file, &init, 1);
 	for (int t = 0; t < SC_HLS_TRACKS; t++)

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hls_disk.h - the files of the HLS module: the bodies HTTP serves
- * (hls_body.c), and the writer of one stream's files under its folder off
- * the event loop (hls_disk.c). Writer jobs run in order, a batch at a
- * time, on libuv's thread pool (uv_queue_work): at most one batch of a
- * stream is in flight, so files land in the order they were queued (a
- * playlist after the files it names). Each file is written to ".tmp-FILE"
- * and renamed. Internal to the HLS module; the writer is loop thread only.
+ * hls_disk.h - the files of the HLS module: blobs, file names and the
+ * bodies HTTP serves (hls_body.c), and the writer of one stream's files
+ * under its folder off the event loop (hls_disk.c). Writer jobs run in
+ * order, a batch at a time, on libuv's thread pool (uv_queue_work): at
+ * most one batch of a stream is in flight, so files land in the order they
+ * were queued (a playlist after the files it names). Each file is written
+ * to ".tmp-FILE" and renamed. Internal to the HLS module; the writer is
+ * loop thread only.
  */
 #ifndef SC_HLS_DISK_H
 #define SC_HLS_DISK_H

@@ -2,7 +2,9 @@
 /*
  * hls_impl.h - the state of one stream's HLS output, shared by the files of
  * the HLS module that make it (hls.c) and that report and read its files
- * (hls_files.c). Not for use outside the module.
+ * (hls_files.c). The struct is here, not in a .c, only because those two
+ * halves of one object were one file past ~800 lines; nothing outside the
+ * module includes this. Loop thread only, as sc_hls.
  */
 #ifndef SC_HLS_IMPL_H
 #define SC_HLS_IMPL_H
@@ -18,7 +20,7 @@
 
 #define SC_HLS_MAX_INITS 8 /* init segments still referenced */
 
-struct init {
+struct sc_hls_init {
 	int64_t gen;
 	sc_blob *blob;
 };
@@ -39,7 +41,7 @@ struct sc_hls {
 	int next_disc; /* the next segment follows a discontinuity */
 	int ended;
 	int64_t gen; /* current init segment, -1: none yet */
-	struct init inits[SC_HLS_MAX_INITS];
+	struct sc_hls_init inits[SC_HLS_MAX_INITS];
 	size_t ninits;
 
 	sc_hls_seg *segs; /* oldest first; the last one is open if `open` */

@@ -87,6 +87,33 @@ static const sc_config_spec spec = {
 	.n_options = sizeof(options) / sizeof(options[0]),
 };
 
+/*
+ * glibc: a request of about 4 KB or more (4081 bytes and up) that neither a
+ * free block nor the room at the heap's top can serve gets pages of its
+ * own, given back when freed, rather than raising the top. Streams' key
+ * frames tend to come in the same instant; on the heap they raised its
+ * top, and whatever was allocated after them held it up until trimmed:
+ * with 20 HLS streams, resident memory jumped by 0.15-0.3 MB every GOP.
+ * Costs ~130 mmap/munmap pairs a second with 20 streams (the play path
+ * shares one wire copy of a frame among players). Set explicitly, the
+ * threshold also stays where glibc would raise it after the first big
+ * block freed (the trim threshold stays at its 128 KB). The mappings are
+ * capped well below the kernel's vm.max_map_count (a memory-only HLS
+ * output holds many blobs); past the cap requests use the heap again. An
+ * operator's MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES wins.
+ */
+static void tune_malloc(void)
+{
+#ifdef M_MMAP_THRESHOLD
+	const char *t = getenv("GLIBC_TUNABLES");
+
+	if (getenv("MALLOC_MMAP_THRESHOLD_") || (t && strstr(t, "mmap_threshold")))
+		return;
+	if (!mallopt(M_MMAP_MAX, 16384) || !mallopt(M_MMAP_THRESHOLD, 4096))
+		sc_log_debug(NULL, "mallopt refused: the heap keeps its defaults");
+#endif
+}
+
 static int run(int argc, char **argv)
 {
 	char err[512];
@@ -149,17 +176,7 @@ static int run(int argc, char **argv)
 		sc_log_warn(NULL, "no --secret-file: development mode, unsigned publishes accepted "
 				  "(still one publisher per name)");
 
-	/*
-	 * A frame's buffer of 4 KB or more that no free block of the heap
-	 * holds gets pages of its own, given back when it is freed, rather
-	 * than raising the top of the heap. Streams' key frames tend to come
-	 * in the same instant; on the heap they raised its top, which anything
-	 * allocated after them then held up: with 20 HLS streams, resident
-	 * memory jumped by 0.15-0.3 MB every GOP. Costs ~130 mmap/munmap pairs
-	 * a second with 20 streams. Set explicitly, the threshold also stays
-	 * put where glibc would raise it after the first big block freed.
-	 */
-	mallopt(M_MMAP_THRESHOLD, 4096);
+	tune_malloc();
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	relay.loop = uv_default_loop();
