@@ -202,7 +202,6 @@ static int load(sc_gop *g, sc_hls *h, int64_t msn, int64_t *ret_msn, int64_t *re
 	for (size_t i = 0; i < g->n && g->in_parts; i++) {
 		sc_gop_entry *e = &g->e[i];
 		struct part_read *p;
-
 		int64_t emsn;
 
 		if (!e->in_part)
