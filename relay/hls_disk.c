@@ -285,7 +285,8 @@ static int do_spool(sc_hls_disk *d, const struct job *j)
 				sp->failed = 1;
 				return -ENAMETOOLONG;
 			}
-			sp->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			/* Read too: do_finish copies the part's bytes from it. */
+			sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 			if (sp->fd < 0) {
 				sp->failed = 1;
 				return -errno;
@@ -318,34 +319,19 @@ static int do_finish(sc_hls_disk *d, const struct job *j)
 	for (int t = 0; t < SC_HLS_SPOOLS; t++) {
 		const struct spool *sp = &d->spools[t];
 
-		/* Its frames must all have been written, to this spool. */
+		/* Its frames must all have been written, to this spool: the
+		 * file the worker has open, which it copies from. */
 		if (j->bytes[t] && (strcmp(sp->part, j->name) != 0 ||
-				    strcmp(sp->spool, j->spool) != 0 || sp->failed))
+				    strcmp(sp->spool, j->spool) != 0 || sp->failed || sp->fd < 0))
 			return -EIO;
 	}
 	fd = tmp_open(d, j->name);
 	if (fd < 0)
 		return fd;
 	rc = write_all(fd, j->blobs[0]->data, j->blobs[0]->len);
-	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++) {
-		const char *path;
-		int in;
-
-		if (!j->bytes[t])
-			continue;
-		path = path_of(d, 2, spool_prefix[t], j->spool);
-		if (!path) {
-			rc = -ENAMETOOLONG;
-			break;
-		}
-		in = open(path, O_RDONLY | O_CLOEXEC);
-		if (in < 0) {
-			rc = -errno;
-			break;
-		}
-		rc = copy_range(in, j->base[t], j->bytes[t], fd);
-		close(in);
-	}
+	for (int t = 0; t < SC_HLS_SPOOLS && rc == 0; t++)
+		if (j->bytes[t])
+			rc = copy_range(d->spools[t].fd, j->base[t], j->bytes[t], fd);
 	return tmp_commit(d, fd, rc);
 }
 
