@@ -221,6 +221,7 @@ static void *mixer_main(void *arg)
 			mix_audio(m, srcs, n, sample, t0);
 			sample += m->afs;
 		}
+		sc_output_wake(m->out); /* the frame and its sound, in one wake-up */
 		for (size_t i = 0; i < n; i++)
 			sc_source_unref(srcs[i]);
 		frame++;

@@ -463,9 +463,16 @@ int sc_output_push(sc_output *o, const AVPacket *pkt, int stream)
 	o->tail = q;
 	o->n++;
 	o->bytes += (size_t)pkt->size;
-	pthread_cond_signal(&o->cond);
 	pthread_mutex_unlock(&o->lock);
 	return 0;
+}
+
+void sc_output_wake(sc_output *o)
+{
+	pthread_mutex_lock(&o->lock);
+	if (o->head)
+		pthread_cond_signal(&o->cond);
+	pthread_mutex_unlock(&o->lock);
 }
 
 void sc_output_get_stats(sc_output *o, sc_output_stats *ret)

@@ -41,8 +41,13 @@ sc_output *sc_output_new(const sc_output_config *cfg, char *err, size_t errlen);
 void sc_output_free(sc_output *o);
 
 /* Mixer thread: queue a reference to pkt (codec time base) for stream 0
- * (video) or 1 (audio). Never blocks. 0, or -ENOMEM. */
+ * (video) or 1 (audio). Never blocks. 0, or -ENOMEM. The output thread
+ * is not woken: call sc_output_wake() once the batch is queued. */
 int sc_output_push(sc_output *o, const struct AVPacket *pkt, int stream);
+/* Mixer thread: wakes the output thread for what was pushed since the last
+ * call. Once per output frame (a video packet and its audio), not once per
+ * packet: each wake-up is a context switch. */
+void sc_output_wake(sc_output *o);
 
 typedef struct {
 	bool connected;
