@@ -144,6 +144,10 @@ static void mix_video(sc_mixer *m, sc_source **srcs, size_t n, int64_t frame, in
 		in[i].level = sc_source_audio_level(srcs[i]);
 		in[i].key = srcs[i];
 	}
+	for (size_t i = k; i < n; i++) { /* not shown, but kept decoded: see source.h */
+		AVFrame *pic = sc_source_video_at(srcs[i], t, NULL);
+		av_frame_free(&pic);
+	}
 	if (av_frame_make_writable(m->canvas) >= 0 &&
 	    sc_mixvid_compose(m->vid, in, k, due, m->canvas) >= 0) {
 		m->canvas->pts = frame;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.c - one participant: bounded coded-frame queues filled by the
- * network thread, a video decoder thread (libavcodec), a small ring of
- * decoded pictures and an audio ring placed by pts, read by the mixer
- * thread, which also decodes the audio as it pulls it.
+ * network thread, a small ring of decoded pictures and an audio ring placed
+ * by pts, read by the mixer thread, which also decodes the audio as it
+ * pulls it, and the video while its pictures are small; large video is
+ * decoded on the source's own thread (libavcodec for all of it).
  *
  * Audio is kept as 48 kHz interleaved stereo float in a FIFO that covers
  * the absolute sample positions [a_pos, a_pos + a_len) of the capture's
@@ -39,6 +40,9 @@
 #define SC_AUDIO_TOL	  (SC_RATE / 25) /* 40 ms */
 #define SC_KEYREQ_REPEAT  1000000	 /* re-ask every 1 s while waiting */
 #define SC_MAX_FRAME_SIZE (4u << 20)
+/* Video up to this size is decoded on the mixer thread (decode_queued_video) */
+#define SC_INLINE_MAX_PIXELS (640 * 480)
+#define SC_INLINE_MAX_CPU_US 2000 /* a decode that takes longer moves it to the thread */
 
 typedef struct coded {
 	struct coded *next;
@@ -63,13 +67,15 @@ struct sc_source {
 	pthread_t thread;
 	bool thread_started, stop;
 
-	/* network -> decoder (vq), network -> mixer (aq) */
+	/* network -> video decoding (vq), network -> mixer (aq) */
 	cqueue vq, aq;
 	bool need_key;	   /* drop coded video until a key frame */
+	bool threaded;	   /* video is decoded on the decoder thread, for good */
+	bool inline_busy;  /* the mixer thread is decoding a frame (the thread waits) */
 	bool keyreq;	   /* for sc_source_take_keyframe_request */
 	int64_t keyreq_us; /* when last asked */
 
-	/* decoder thread only */
+	/* whichever thread decodes the video (mixer, then maybe decoder) */
 	AVCodecContext *vdec;
 	char vcodec_open[8];
 	AVFrame *tmp;
@@ -84,7 +90,7 @@ struct sc_source {
 	float *conv;
 	size_t conv_cap;
 
-	/* decoder -> mixer (under lock) */
+	/* decoded, for the mixer (under lock) */
 	AVFrame *pics[SC_PIC_RING]; /* sorted by pts, oldest first */
 	size_t npics;
 	float *ring;	/* SC_AUDIO_CAP stereo frames */
@@ -442,13 +448,75 @@ static void decode_queued_audio(sc_source *s)
 	}
 }
 
+/* Whether a coded frame may be decoded on the mixer thread. A VP8 key frame
+ * states its size (RFC 6386, 9.1: a 3-byte tag with bit 0 clear, the start
+ * code 9d 01 2a, then 14-bit width and height); the frames after it keep
+ * that size. H.264 keeps its size in the SPS, which is not parsed here. */
+static bool small_enough(const coded *c)
+{
+	if (strcmp(c->codec, "vp8"))
+		return false;
+	const uint8_t *d = c->data;
+	if (c->len < 10 || (d[0] & 1) || d[3] != 0x9d || d[4] != 0x01 || d[5] != 0x2a)
+		return true; /* an inter frame, or not VP8 at all: the decoder says */
+	int w = (d[6] | d[7] << 8) & 0x3fff, h = (d[8] | d[9] << 8) & 0x3fff;
+	return (int64_t)w * h <= SC_INLINE_MAX_PIXELS;
+}
+
+/* Under lock: from now on the decoder thread decodes this source's video. */
+static void go_threaded_locked(sc_source *s)
+{
+	s->threaded = true;
+	s->st.video_threaded = true;
+	pthread_cond_signal(&s->cond);
+}
+
+static int64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Mixer thread, from sc_source_video_at: decodes the video queued so far.
+ * Small video (a grid of webcams) is decoded here rather than on the
+ * decoder thread: waking that thread for every frame cost as much as
+ * decoding the frame, in context switches. A frame waits at most one
+ * output frame interval for it; the playout delay leaves the time. A
+ * source moves to its thread for good when a key frame that is not
+ * small_enough() comes in (see sc_source_push_video) or a decode here takes
+ * more than SC_INLINE_MAX_CPU_US, so that no participant slows the mixer
+ * down by more than one such frame.
+ */
+static void decode_queued_video(sc_source *s)
+{
+	for (int i = 0; i < SC_VQ_MAX_FRAMES; i++) { /* bounded: the network thread goes on */
+		pthread_mutex_lock(&s->lock);
+		coded *c = s->threaded ? NULL : cq_pop(&s->vq);
+		s->inline_busy = c != NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (!c)
+			return;
+		int64_t t0 = thread_cpu_us();
+		decode_video(s, c);
+		free(c);
+		bool slow = thread_cpu_us() - t0 > SC_INLINE_MAX_CPU_US;
+		pthread_mutex_lock(&s->lock);
+		s->inline_busy = false;
+		if (slow || s->threaded)
+			go_threaded_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 static void *decoder_main(void *arg)
 {
 	sc_source *s = arg;
 	pthread_setname_np(pthread_self(), "sc-decoder");
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && !s->vq.n)
+		while (!s->stop && !(s->threaded && s->vq.n && !s->inline_busy))
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stop)
 			break;
@@ -559,6 +627,8 @@ int sc_source_push_video(sc_source *s, const char *codec, const uint8_t *data, s
 	int ret = 0;
 	pthread_mutex_lock(&s->lock);
 	snprintf(s->st.video_codec, sizeof(s->st.video_codec), "%s", codec);
+	if (key && !s->threaded && !small_enough(c))
+		go_threaded_locked(s); /* it decodes what is queued before this one, too */
 	if (s->need_key && !key) {
 		free(c);
 		s->st.dropped++;
@@ -583,7 +653,8 @@ int sc_source_push_video(sc_source *s, const char *codec, const uint8_t *data, s
 			s->need_key = false;
 		cq_push(&s->vq, c);
 	}
-	pthread_cond_signal(&s->cond);
+	if (s->threaded)
+		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -621,6 +692,7 @@ bool sc_source_take_keyframe_request(sc_source *s)
 
 AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us)
 {
+	decode_queued_video(s);
 	AVFrame *out = NULL;
 	pthread_mutex_lock(&s->lock);
 	size_t k = 0; /* pictures with pts <= t */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.h - one participant's media on its way from the network to the
- * mixer: coded frames in (network thread), video decoded on the source's
- * own decoder thread and audio on the mixer thread when it is pulled, read
- * by the mixer thread as "the picture to show at t" and "the sound for
- * [t, t+n)".
+ * mixer: coded frames in (network thread), decoded on the mixer thread when
+ * it asks for them (audio always; video while its pictures are at most
+ * 640x480 and quick to decode, else on the source's own decoder thread),
+ * read by the mixer thread as "the picture to show at t" and "the sound
+ * for [t, t+n)".
  *
  * Times are presentation times on the capture's clock: CLOCK_MONOTONIC
  * microseconds at which a frame should be seen or heard. The network side
@@ -47,8 +48,10 @@ int sc_source_push_audio(sc_source *s, const char *codec, const uint8_t *data, s
 bool sc_source_take_keyframe_request(sc_source *s);
 
 /*
- * Mixer thread. The newest decoded picture with pts <= t_us, as a new
- * reference (av_frame_unref/av_frame_free it), or NULL if none yet.
+ * Mixer thread. Decodes the video queued so far unless the decoder thread
+ * does, then returns the newest decoded picture with pts <= t_us, as a new
+ * reference (av_frame_unref/av_frame_free it), or NULL if none yet. Call
+ * it every frame for every source, shown or not: inline decoding needs it.
  * *ret_age_us: t_us minus that picture's pts (how stale it is). The
  * frame's opaque is its serial, (uintptr_t)1, 2, ...: a new picture of
  * this source has a new serial.
@@ -76,6 +79,7 @@ typedef struct {
 	uint64_t keyframe_requests;
 	uint64_t audio_late;	 /* decoded audio already past its play time */
 	uint64_t audio_replaced; /* audio placed off the running stream (a jump) */
+	bool video_threaded;	 /* video decodes on the source's thread (large), not the mixer's */
 } sc_source_stats;
 void sc_source_get_stats(sc_source *s, sc_source_stats *ret);
 

@@ -60,7 +60,12 @@ static void assert_pixel(const AVFrame *f, const uint8_t want[3])
 				 want[1], want[2]);
 }
 
-static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int h)
+/*
+ * Ten frames through a source. threaded: whether its video should decode
+ * on the source's own thread (large VP8, H.264) or on the caller's, in
+ * sc_source_video_at.
+ */
+static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int h, bool threaded)
 {
 	sc_source *s = sc_source_new("feed1", "Alice");
 	assert_non_null(s);
@@ -83,7 +88,14 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 		pts[i] = T0 + i * 66667;
 		assert_int_equal(sc_source_push_video(s, codec, d, len, key, pts[i]), 0);
 	}
-	wait_video_frames(s, (uint64_t)n);
+	sc_source_stats st;
+	if (threaded) {
+		wait_video_frames(s, (uint64_t)n);
+	} else {
+		sleep_ms(50); /* a decoder thread would have decoded them by now */
+		sc_source_get_stats(s, &st);
+		assert_int_equal(st.video_frames, 0);
+	}
 
 	int64_t age = -1;
 	assert_null(sc_source_video_at(s, T0 - 1, &age));
@@ -109,9 +121,10 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 	assert_int_equal(age, 3000000);
 	av_frame_free(&f);
 
-	sc_source_stats st;
 	sc_source_get_stats(s, &st);
 	assert_string_equal(st.video_codec, codec);
+	assert_int_equal(st.video_frames, n);
+	assert_int_equal(st.video_threaded, threaded);
 	assert_int_equal(st.width, w);
 	assert_int_equal(st.decode_errors, 0);
 	assert_int_equal(st.dropped, 0);
@@ -122,13 +135,65 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 static void test_vp8(void **state)
 {
 	(void)state;
-	video_roundtrip("vp8", red, 320, 240);
+	video_roundtrip("vp8", red, 320, 240, false);
+}
+
+/* Larger than 640x480: decoded on the source's thread from the first frame. */
+static void test_vp8_large(void **state)
+{
+	(void)state;
+	video_roundtrip("vp8", blue, 1280, 720, true);
+}
+
+/* A source that starts small and sends a large key frame moves to its
+ * thread there; the pictures go on, in order, without a gap. */
+static void test_vp8_grows(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("f", "F");
+	sc_synth *small = sc_synth_new("vp8", 320, 180, 15, red, 0);
+	sc_synth *large = sc_synth_new("vp8", 1280, 720, 15, blue, 0);
+	assert_non_null(small);
+	assert_non_null(large);
+	int64_t pts = T0;
+	for (int i = 0; i < 6; i++, pts += 66667) {
+		const uint8_t *d;
+		size_t len;
+		bool key;
+		sc_synth *syn = i < 3 ? small : large;
+		assert_int_equal(sc_synth_video(syn, i % 3 == 0, &d, &len, &key), 0);
+		assert_int_equal(sc_source_push_video(s, "vp8", d, len, key, pts), 0);
+		if (i == 2) { /* the small ones, decoded here */
+			AVFrame *f = sc_source_video_at(s, pts, NULL);
+			assert_non_null(f);
+			assert_int_equal(f->width, 320);
+			assert_pixel(f, red);
+			av_frame_free(&f);
+		}
+	}
+	/* no caller asked for the large ones: their key frame alone started
+	 * the thread, which decodes them as they come */
+	wait_video_frames(s, 6);
+	sc_source_stats st;
+	sc_source_get_stats(s, &st);
+	assert_true(st.video_threaded);
+	assert_int_equal(st.decode_errors, 0);
+	assert_int_equal(st.dropped, 0);
+	AVFrame *f = sc_source_video_at(s, pts, NULL);
+	assert_non_null(f);
+	assert_int_equal(f->width, 1280);
+	assert_int_equal((uintptr_t)f->opaque, 6);
+	assert_pixel(f, blue);
+	av_frame_free(&f);
+	sc_synth_free(small);
+	sc_synth_free(large);
+	sc_source_unref(s);
 }
 
 static void test_h264(void **state)
 {
 	(void)state;
-	video_roundtrip("h264", blue, 640, 360);
+	video_roundtrip("h264", blue, 640, 360, true);
 }
 
 static void test_keyframe_requests(void **state)
@@ -148,13 +213,10 @@ static void test_keyframe_requests(void **state)
 	uint8_t junk[64];
 	memset(junk, 0x5a, sizeof(junk));
 	assert_int_equal(sc_source_push_video(s, "vp8", junk, sizeof(junk), true, T0), 0);
+	/* decoded by the caller: its header is not a key frame's, so no size */
+	assert_null(sc_source_video_at(s, T0, NULL));
 	sc_source_stats st;
-	for (int i = 0; i < 200; i++) {
-		sc_source_get_stats(s, &st);
-		if (st.decode_errors)
-			break;
-		sleep_ms(5);
-	}
+	sc_source_get_stats(s, &st);
 	assert_true(st.decode_errors >= 1);
 	assert_true(sc_source_take_keyframe_request(s));
 	assert_true(st.keyframe_requests >= 1);
@@ -286,6 +348,8 @@ int main(void)
 	av_log_set_level(AV_LOG_QUIET);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vp8),
+		cmocka_unit_test(test_vp8_large),
+		cmocka_unit_test(test_vp8_grows),
 		cmocka_unit_test(test_h264),
 		cmocka_unit_test(test_keyframe_requests),
 		cmocka_unit_test(test_opus),
