@@ -289,6 +289,41 @@ static void decode_video(sc_source *s, coded *c)
 	}
 }
 
+/* Under lock: n stereo frames into the ring from index w on, wrapping:
+ * samples, or silence if NULL; valid says which (see sc_source.valid). */
+static void ring_write(sc_source *s, size_t w, const float *samples, size_t n, uint8_t valid)
+{
+	while (n) {
+		size_t run = n < SC_AUDIO_CAP - w ? n : SC_AUDIO_CAP - w;
+		if (samples) {
+			memcpy(s->ring + 2 * w, samples, run * 2 * sizeof(float));
+			samples += 2 * run;
+		} else {
+			memset(s->ring + 2 * w, 0, run * 2 * sizeof(float));
+		}
+		memset(s->valid + w, valid, run);
+		n -= run;
+		w = (w + run) % SC_AUDIO_CAP;
+	}
+}
+
+/* Under lock: n stereo frames out of the ring from index r on, wrapping.
+ * Returns how many of them were decoded sound. */
+static size_t ring_read(const sc_source *s, size_t r, float *out, size_t n)
+{
+	size_t got = 0;
+	while (n) {
+		size_t run = n < SC_AUDIO_CAP - r ? n : SC_AUDIO_CAP - r;
+		memcpy(out, s->ring + 2 * r, run * 2 * sizeof(float));
+		for (size_t i = 0; i < run; i++)
+			got += s->valid[r + i];
+		out += 2 * run;
+		n -= run;
+		r = (r + run) % SC_AUDIO_CAP;
+	}
+	return got;
+}
+
 /* Under lock: n stereo frames of samples at absolute position pos. */
 static void audio_place(sc_source *s, const float *samples, int64_t n, int64_t pos)
 {
@@ -348,18 +383,8 @@ static void audio_place(sc_source *s, const float *samples, int64_t n, int64_t p
 		}
 	}
 	size_t w = (s->a_head + (size_t)s->a_len) % SC_AUDIO_CAP;
-	for (int64_t i = 0; i < gap + n; i++) {
-		if (i < gap) {
-			s->ring[2 * w] = 0;
-			s->ring[2 * w + 1] = 0;
-			s->valid[w] = 0;
-		} else {
-			s->ring[2 * w] = samples[2 * (i - gap)];
-			s->ring[2 * w + 1] = samples[2 * (i - gap) + 1];
-			s->valid[w] = 1;
-		}
-		w = (w + 1) % SC_AUDIO_CAP;
-	}
+	ring_write(s, w, NULL, (size_t)gap, 0);
+	ring_write(s, (w + (size_t)gap) % SC_AUDIO_CAP, samples, (size_t)n, 1);
 	s->a_len += gap + n;
 }
 
@@ -725,7 +750,6 @@ size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n)
 	s->pull_end = pos + (int64_t)n;
 	s->pulled = true;
 	size_t got = 0;
-	double sum = 0;
 	if (s->a_any) {
 		/* drop what is older than pos */
 		if (s->a_pos < pos) {
@@ -744,15 +768,8 @@ size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n)
 		int64_t from = off, to = (int64_t)n;
 		if (s->a_pos + s->a_len < pos + to)
 			to = s->a_pos + s->a_len - pos;
-		size_t r = s->a_head;
-		for (int64_t i = from; i < to; i++) {
-			out[2 * i] = s->ring[2 * r];
-			out[2 * i + 1] = s->ring[2 * r + 1];
-			got += s->valid[r];
-			sum += (double)out[2 * i] * out[2 * i] +
-			       (double)out[2 * i + 1] * out[2 * i + 1];
-			r = (r + 1) % SC_AUDIO_CAP;
-		}
+		if (to > from)
+			got = ring_read(s, s->a_head, out + 2 * from, (size_t)(to - from));
 		if (to > from) {
 			/* consume up to the end of this pull */
 			int64_t used = pos + (int64_t)n - s->a_pos;
@@ -766,6 +783,9 @@ size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n)
 		}
 	}
 	if (n) {
+		float sum = 0; /* silence outside what was read */
+		for (size_t i = 0; i < 2 * n; i++)
+			sum += out[i] * out[i];
 		double ms = sum / (2.0 * (double)n);
 		double a = exp(-(double)n / (SC_RATE * 0.3));
 		s->level_ms = a * s->level_ms + (1 - a) * ms;

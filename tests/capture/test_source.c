@@ -331,6 +331,30 @@ static void test_opus_gap_and_drift(void **state)
 	sc_source_unref(s);
 }
 
+/* 5 s, pushed and pulled 100 ms at a time: the 2 s ring wraps twice, and
+ * the sine comes out whole and smooth across every wrap and pull. */
+static void test_opus_long(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("a", "A");
+	sc_synth *syn = sc_synth_new(NULL, 0, 0, 0, NULL, 440);
+	float *buf = calloc(2 * 4800, sizeof(float));
+	float last = 0;
+	size_t total = 0;
+	for (int k = 0; k < 50; k++) {
+		push_tone(s, syn, 5, T0 + k * 100000);
+		total += sc_source_audio_pull(s, T0 + k * 100000, buf, 4800);
+		for (size_t i = k ? 0 : 1; i < 4800; i++)
+			assert_true(fabsf(buf[2 * i] - (i ? buf[2 * i - 2] : last)) < 0.05f);
+		last = buf[2 * 4799];
+	}
+	assert_int_equal(total, 50 * 4800);
+	assert_audio_frames(s, 250);
+	free(buf);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
 static void test_refs(void **state)
 {
 	(void)state;
@@ -354,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_keyframe_requests),
 		cmocka_unit_test(test_opus),
 		cmocka_unit_test(test_opus_gap_and_drift),
+		cmocka_unit_test(test_opus_long),
 		cmocka_unit_test(test_refs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
