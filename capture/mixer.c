@@ -28,6 +28,9 @@
 
 #define SC_MAX_SOURCES 64
 #define SC_RATE	       48000
+/* Decoding video on the mixer thread takes at most 1/4 of a frame interval
+ * of CPU; sources beyond that move to threads of their own (source.h). */
+#define SC_INLINE_DECODE_SHARE 4
 
 struct sc_mixer {
 	sc_profile profile;
@@ -136,16 +139,17 @@ static void mix_video(sc_mixer *m, sc_source **srcs, size_t n, int64_t frame, in
 	int64_t due = t0 + frame * 1000000 / m->profile.fps;
 	int64_t t = due - m->delay_us;
 	int64_t w0 = now_us();
+	int64_t budget = 1000000 / (SC_INLINE_DECODE_SHARE * m->profile.fps);
 	for (size_t i = 0; i < k; i++) {
 		in[i] = (sc_mixvid_input){0};
-		in[i].pic = sc_source_video_at(srcs[i], t, &in[i].age_us);
+		in[i].pic = sc_source_video_at(srcs[i], t, &budget, &in[i].age_us);
 		in[i].serial = in[i].pic ? (uint64_t)(uintptr_t)in[i].pic->opaque : 0;
 		in[i].display = sc_source_display(srcs[i]);
 		in[i].level = sc_source_audio_level(srcs[i]);
 		in[i].key = srcs[i];
 	}
 	for (size_t i = k; i < n; i++) { /* not shown, but kept decoded: see source.h */
-		AVFrame *pic = sc_source_video_at(srcs[i], t, NULL);
+		AVFrame *pic = sc_source_video_at(srcs[i], t, &budget, NULL);
 		av_frame_free(&pic);
 	}
 	if (av_frame_make_writable(m->canvas) >= 0 &&

@@ -42,7 +42,7 @@
 #define SC_MAX_FRAME_SIZE (4u << 20)
 /* Video up to this size is decoded on the mixer thread (decode_queued_video) */
 #define SC_INLINE_MAX_PIXELS (640 * 480)
-#define SC_INLINE_MAX_CPU_US 2000 /* a decode that takes longer moves it to the thread */
+#define SC_INLINE_MAX_CPU_US 2000 /* an inter frame that takes longer moves it to the thread */
 
 typedef struct coded {
 	struct coded *next;
@@ -151,6 +151,14 @@ static void cq_clear(cqueue *q)
 	coded *c;
 	while ((c = cq_pop(q)))
 		free(c);
+}
+
+static bool key_queued(const cqueue *q)
+{
+	for (const coded *c = q->head; c; c = c->next)
+		if (c->key)
+			return true;
+	return false;
 }
 
 static void request_key_locked(sc_source *s)
@@ -283,8 +291,10 @@ static void decode_video(sc_source *s, coded *c)
 	if (bad) {
 		pthread_mutex_lock(&s->lock);
 		s->st.decode_errors++;
-		s->need_key = true;
-		request_key_locked(s);
+		if (!key_queued(&s->vq)) { /* else that key frame is the recovery */
+			s->need_key = true;
+			request_key_locked(s);
+		}
 		pthread_mutex_unlock(&s->lock);
 	}
 }
@@ -508,25 +518,39 @@ static int64_t thread_cpu_us(void)
  * Small video (a grid of webcams) is decoded here rather than on the
  * decoder thread: waking that thread for every frame cost as much as
  * decoding the frame, in context switches. A frame waits at most one
- * output frame interval for it; the playout delay leaves the time. A
- * source moves to its thread for good when a key frame that is not
- * small_enough() comes in (see sc_source_push_video) or a decode here takes
- * more than SC_INLINE_MAX_CPU_US, so that no participant slows the mixer
- * down by more than one such frame.
+ * output frame interval for it; the playout delay leaves the time.
+ *
+ * The mixer thread must keep its frame rate, so a source moves to its
+ * thread for good when a key frame that is not small_enough() comes in
+ * (see sc_source_push_video), when one of its inter frames takes more than
+ * SC_INLINE_MAX_CPU_US to decode, or when *budget_us (the CPU time the
+ * caller still allows for this output frame, over all its sources; NULL:
+ * no limit) runs out. A backlog after a stall, or more webcams than the
+ * budget allows, thus moves sources to threads until the rest fit.
  */
-static void decode_queued_video(sc_source *s)
+static void decode_queued_video(sc_source *s, int64_t *budget_us)
 {
 	for (int i = 0; i < SC_VQ_MAX_FRAMES; i++) { /* bounded: the network thread goes on */
 		pthread_mutex_lock(&s->lock);
-		coded *c = s->threaded ? NULL : cq_pop(&s->vq);
+		coded *c = NULL;
+		if (!s->threaded && s->vq.head) {
+			if (budget_us && *budget_us <= 0)
+				go_threaded_locked(s);
+			else
+				c = cq_pop(&s->vq);
+		}
 		s->inline_busy = c != NULL;
 		pthread_mutex_unlock(&s->lock);
 		if (!c)
 			return;
 		int64_t t0 = thread_cpu_us();
 		decode_video(s, c);
+		int64_t spent = thread_cpu_us() - t0;
+		/* a key frame costs more, the first one also the decoder's set-up */
+		bool slow = !c->key && spent > SC_INLINE_MAX_CPU_US;
 		free(c);
-		bool slow = thread_cpu_us() - t0 > SC_INLINE_MAX_CPU_US;
+		if (budget_us)
+			*budget_us -= spent;
 		pthread_mutex_lock(&s->lock);
 		s->inline_busy = false;
 		if (slow || s->threaded)
@@ -715,9 +739,9 @@ bool sc_source_take_keyframe_request(sc_source *s)
 	return r;
 }
 
-AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us)
+AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *budget_us, int64_t *ret_age_us)
 {
-	decode_queued_video(s);
+	decode_queued_video(s, budget_us);
 	AVFrame *out = NULL;
 	pthread_mutex_lock(&s->lock);
 	size_t k = 0; /* pictures with pts <= t */

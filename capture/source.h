@@ -52,11 +52,15 @@ bool sc_source_take_keyframe_request(sc_source *s);
  * does, then returns the newest decoded picture with pts <= t_us, as a new
  * reference (av_frame_unref/av_frame_free it), or NULL if none yet. Call
  * it every frame for every source, shown or not: inline decoding needs it.
- * *ret_age_us: t_us minus that picture's pts (how stale it is). The
- * frame's opaque is its serial, (uintptr_t)1, 2, ...: a new picture of
+ * *budget_us: CPU microseconds the caller still allows for decoding in
+ * this output frame, over all sources; what this call spends is taken off,
+ * and a source that finds it spent moves to its own thread (NULL: no
+ * limit). *ret_age_us: t_us minus that picture's pts (how stale it is).
+ * The frame's opaque is its serial, (uintptr_t)1, 2, ...: a new picture of
  * this source has a new serial.
  */
-struct AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *ret_age_us);
+struct AVFrame *sc_source_video_at(sc_source *s, int64_t t_us, int64_t *budget_us,
+				   int64_t *ret_age_us);
 /*
  * Mixer thread. Decodes the audio queued so far, then fills out[0..2n)
  * with interleaved stereo float at 48 kHz for [t_us, t_us + n/48000 s):

@@ -97,9 +97,13 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 		assert_int_equal(st.video_frames, 0);
 	}
 
-	int64_t age = -1;
-	assert_null(sc_source_video_at(s, T0 - 1, &age));
-	AVFrame *f = sc_source_video_at(s, pts[3], &age);
+	int64_t age = -1, budget = 1000000;
+	assert_null(sc_source_video_at(s, T0 - 1, &budget, &age));
+	if (threaded)
+		assert_int_equal(budget, 1000000);
+	else /* the decoding was charged to the caller's budget */
+		assert_true(budget < 1000000 && budget > 0);
+	AVFrame *f = sc_source_video_at(s, pts[3], NULL, &age);
 	assert_non_null(f);
 	assert_int_equal(f->pts, pts[3]);
 	assert_int_equal((uintptr_t)f->opaque, 4); /* serials count the pictures from 1 */
@@ -108,14 +112,14 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 	assert_int_equal(f->height, h);
 	assert_pixel(f, yuv);
 	av_frame_free(&f);
-	f = sc_source_video_at(s, pts[5] + 1000, &age);
+	f = sc_source_video_at(s, pts[5] + 1000, NULL, &age);
 	assert_non_null(f);
 	assert_int_equal(f->pts, pts[5]);
 	assert_int_equal((uintptr_t)f->opaque, 6);
 	assert_int_equal(age, 1000);
 	av_frame_free(&f);
 	/* long after the last one: the last one, and how stale it is */
-	f = sc_source_video_at(s, pts[9] + 3000000, &age);
+	f = sc_source_video_at(s, pts[9] + 3000000, NULL, &age);
 	assert_non_null(f);
 	assert_int_equal(f->pts, pts[9]);
 	assert_int_equal(age, 3000000);
@@ -164,7 +168,7 @@ static void test_vp8_grows(void **state)
 		assert_int_equal(sc_synth_video(syn, i % 3 == 0, &d, &len, &key), 0);
 		assert_int_equal(sc_source_push_video(s, "vp8", d, len, key, pts), 0);
 		if (i == 2) { /* the small ones, decoded here */
-			AVFrame *f = sc_source_video_at(s, pts, NULL);
+			AVFrame *f = sc_source_video_at(s, pts, NULL, NULL);
 			assert_non_null(f);
 			assert_int_equal(f->width, 320);
 			assert_pixel(f, red);
@@ -179,7 +183,7 @@ static void test_vp8_grows(void **state)
 	assert_true(st.video_threaded);
 	assert_int_equal(st.decode_errors, 0);
 	assert_int_equal(st.dropped, 0);
-	AVFrame *f = sc_source_video_at(s, pts, NULL);
+	AVFrame *f = sc_source_video_at(s, pts, NULL, NULL);
 	assert_non_null(f);
 	assert_int_equal(f->width, 1280);
 	assert_int_equal((uintptr_t)f->opaque, 6);
@@ -187,6 +191,39 @@ static void test_vp8_grows(void **state)
 	av_frame_free(&f);
 	sc_synth_free(small);
 	sc_synth_free(large);
+	sc_source_unref(s);
+}
+
+/* A caller whose decoding budget is spent moves the source to its thread,
+ * for good, and loses nothing. */
+static void test_vp8_budget(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("f", "F");
+	sc_synth *syn = sc_synth_new("vp8", 320, 180, 15, red, 0);
+	for (int i = 0; i < 5; i++) {
+		const uint8_t *d;
+		size_t len;
+		bool key;
+		assert_int_equal(sc_synth_video(syn, i == 0, &d, &len, &key), 0);
+		assert_int_equal(sc_source_push_video(s, "vp8", d, len, key, T0 + i * 66667), 0);
+	}
+	int64_t budget = 0;
+	/* whatever the thread it starts has decoded by the time it returns */
+	AVFrame *f = sc_source_video_at(s, T0 + 4 * 66667, &budget, NULL);
+	av_frame_free(&f);
+	assert_int_equal(budget, 0);
+	wait_video_frames(s, 5);
+	sc_source_stats st;
+	sc_source_get_stats(s, &st);
+	assert_true(st.video_threaded);
+	budget = 1000000;
+	f = sc_source_video_at(s, T0 + 4 * 66667, &budget, NULL);
+	assert_non_null(f);
+	assert_int_equal((uintptr_t)f->opaque, 5);
+	assert_int_equal(budget, 1000000); /* the thread's work is not the caller's */
+	av_frame_free(&f);
+	sc_synth_free(syn);
 	sc_source_unref(s);
 }
 
@@ -214,7 +251,7 @@ static void test_keyframe_requests(void **state)
 	memset(junk, 0x5a, sizeof(junk));
 	assert_int_equal(sc_source_push_video(s, "vp8", junk, sizeof(junk), true, T0), 0);
 	/* decoded by the caller: its header is not a key frame's, so no size */
-	assert_null(sc_source_video_at(s, T0, NULL));
+	assert_null(sc_source_video_at(s, T0, NULL, NULL));
 	sc_source_stats st;
 	sc_source_get_stats(s, &st);
 	assert_true(st.decode_errors >= 1);
@@ -224,6 +261,38 @@ static void test_keyframe_requests(void **state)
 	assert_int_equal(sc_source_push_video(s, "vp9", junk, 4, true, T0), -EINVAL);
 	assert_int_equal(sc_source_push_audio(s, "pcmu", junk, 4, T0), -EINVAL);
 	assert_int_equal(sc_source_push_video(s, "vp8", junk, 0, true, T0), -EINVAL);
+	sc_synth_free(syn);
+	sc_source_unref(s);
+}
+
+/* A frame that fails to decode while a key frame is already queued behind
+ * it: that key frame is the recovery, so nothing after it is dropped. */
+static void test_error_before_queued_key(void **state)
+{
+	(void)state;
+	sc_source *s = sc_source_new("f", "F");
+	sc_synth *syn = sc_synth_new("vp8", 160, 120, 15, red, 0);
+	const uint8_t *d;
+	size_t len;
+	bool key;
+	uint8_t junk[64];
+	memset(junk, 0x5b, sizeof(junk)); /* bit 0 set: an inter frame */
+	assert_int_equal(sc_synth_video(syn, true, &d, &len, &key), 0);
+	assert_int_equal(sc_source_push_video(s, "vp8", d, len, true, T0), 0);
+	assert_int_equal(sc_source_push_video(s, "vp8", junk, sizeof(junk), false, T0 + 1), 0);
+	assert_int_equal(sc_synth_video(syn, true, &d, &len, &key), 0);
+	assert_int_equal(sc_source_push_video(s, "vp8", d, len, true, T0 + 2), 0);
+	assert_true(sc_source_take_keyframe_request(s)); /* the new source's */
+	AVFrame *f = sc_source_video_at(s, T0 + 2, NULL, NULL);
+	assert_non_null(f);
+	av_frame_free(&f);
+	sc_source_stats st;
+	sc_source_get_stats(s, &st);
+	assert_true(st.decode_errors >= 1);
+	assert_int_equal(st.video_frames, 2);
+	assert_false(sc_source_take_keyframe_request(s));
+	assert_int_equal(sc_synth_video(syn, false, &d, &len, &key), 0);
+	assert_int_equal(sc_source_push_video(s, "vp8", d, len, false, T0 + 3), 0);
 	sc_synth_free(syn);
 	sc_source_unref(s);
 }
@@ -331,26 +400,46 @@ static void test_opus_gap_and_drift(void **state)
 	sc_source_unref(s);
 }
 
-/* 5 s, pushed and pulled 100 ms at a time: the 2 s ring wraps twice, and
- * the sine comes out whole and smooth across every wrap and pull. */
+/*
+ * 5 s of a sine, pushed 300 ms ahead of the pulls so that the ring never
+ * runs empty and its head goes round the 2 s ring twice. The pulls are the
+ * mixer's 1024 frames and a 50.5 ms gap at 1 s shifts the packets' 960
+ * frames off the ring's end, so reads and writes both cross it. Every
+ * sample comes out, none lost or repeated at a wrap or a pull: a sine's
+ * second difference stays about 0.001 here, one sample off makes it 0.017.
+ */
 static void test_opus_long(void **state)
 {
 	(void)state;
 	sc_source *s = sc_source_new("a", "A");
 	sc_synth *syn = sc_synth_new(NULL, 0, 0, 0, NULL, 440);
-	float *buf = calloc(2 * 4800, sizeof(float));
-	float last = 0;
-	size_t total = 0;
-	for (int k = 0; k < 50; k++) {
-		push_tone(s, syn, 5, T0 + k * 100000);
-		total += sc_source_audio_pull(s, T0 + k * 100000, buf, 4800);
-		for (size_t i = k ? 0 : 1; i < 4800; i++)
-			assert_true(fabsf(buf[2 * i] - (i ? buf[2 * i - 2] : last)) < 0.05f);
-		last = buf[2 * 4799];
+	float buf[2 * 1024];
+	float x1 = 0, x2 = 0; /* the two samples before buf[0] */
+	const int64_t gap = T0 + 1000000, gap_us = 50500;
+	int64_t next = T0, total = 0, silent = 0;
+	for (int k = 0; k < 234; k++) { /* 234 x 1024 frames: 4.99 s */
+		int64_t t = T0 + (int64_t)k * 1024 * 1000000 / 48000;
+		for (; next < t + 300000; next += 20000) {
+			push_tone(s, syn, 1, next);
+			if (next == gap)
+				next += gap_us;
+		}
+		size_t got = sc_source_audio_pull(s, t, buf, 1024);
+		total += (int64_t)got;
+		silent += 1024 - (int64_t)got;
+		for (size_t i = 0; i < 1024; i++) {
+			float x = buf[2 * i];
+			int64_t at = t + (int64_t)i * 1000000 / 48000;
+			/* not the decoder's first 10 ms, nor next to the gap */
+			if (at >= T0 + 10000 && (at < gap || at > gap + 20000 + gap_us + 10000))
+				assert_true(fabsf(x - 2 * x1 + x2) < 0.005f);
+			x2 = x1;
+			x1 = x;
+		}
 	}
-	assert_int_equal(total, 50 * 4800);
-	assert_audio_frames(s, 250);
-	free(buf);
+	/* the gap's 50.5 ms (2424 frames), give or take a frame, is the only silence */
+	assert_true(silent >= 2423 && silent <= 2425);
+	assert_int_equal(total + silent, 234 * 1024);
 	sc_synth_free(syn);
 	sc_source_unref(s);
 }
@@ -374,8 +463,10 @@ int main(void)
 		cmocka_unit_test(test_vp8),
 		cmocka_unit_test(test_vp8_large),
 		cmocka_unit_test(test_vp8_grows),
+		cmocka_unit_test(test_vp8_budget),
 		cmocka_unit_test(test_h264),
 		cmocka_unit_test(test_keyframe_requests),
+		cmocka_unit_test(test_error_before_queued_key),
 		cmocka_unit_test(test_opus),
 		cmocka_unit_test(test_opus_gap_and_drift),
 		cmocka_unit_test(test_opus_long),
