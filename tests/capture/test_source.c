@@ -48,6 +48,17 @@ static void assert_audio_frames(sc_source *s, uint64_t audio)
 	assert_int_equal(st.audio_frames, audio);
 }
 
+/* The next frame of syn, a key frame or not, pushed with pts: accepted. */
+static void push_frame(sc_source *s, sc_synth *syn, const char *codec, bool key, int64_t pts)
+{
+	const uint8_t *d;
+	size_t len;
+	bool is_key;
+	assert_int_equal(sc_synth_video(syn, key, &d, &len, &is_key), 0);
+	assert_int_equal(is_key, key);
+	assert_int_equal(sc_source_push_video(s, codec, d, len, key, pts), 0);
+}
+
 static void assert_pixel(const AVFrame *f, const uint8_t want[3])
 {
 	int x = f->width / 2, y = f->height / 2;
@@ -80,13 +91,8 @@ static void video_roundtrip(const char *codec, const uint8_t yuv[3], int w, int 
 	const int n = 10;
 	int64_t pts[10];
 	for (int i = 0; i < n; i++) {
-		const uint8_t *d;
-		size_t len;
-		bool key;
-		assert_int_equal(sc_synth_video(syn, i == 0, &d, &len, &key), 0);
-		assert_int_equal(key, i == 0);
 		pts[i] = T0 + i * 66667;
-		assert_int_equal(sc_source_push_video(s, codec, d, len, key, pts[i]), 0);
+		push_frame(s, syn, codec, i == 0, pts[i]);
 	}
 	sc_source_stats st;
 	if (threaded) {
@@ -161,12 +167,7 @@ static void test_vp8_grows(void **state)
 	assert_non_null(large);
 	int64_t pts = T0;
 	for (int i = 0; i < 6; i++, pts += 66667) {
-		const uint8_t *d;
-		size_t len;
-		bool key;
-		sc_synth *syn = i < 3 ? small : large;
-		assert_int_equal(sc_synth_video(syn, i % 3 == 0, &d, &len, &key), 0);
-		assert_int_equal(sc_source_push_video(s, "vp8", d, len, key, pts), 0);
+		push_frame(s, i < 3 ? small : large, "vp8", i % 3 == 0, pts);
 		if (i == 2) { /* the small ones, decoded here */
 			AVFrame *f = sc_source_video_at(s, pts, NULL, NULL);
 			assert_non_null(f);
@@ -201,13 +202,8 @@ static void test_vp8_budget(void **state)
 	(void)state;
 	sc_source *s = sc_source_new("f", "F");
 	sc_synth *syn = sc_synth_new("vp8", 320, 180, 15, red, 0);
-	for (int i = 0; i < 5; i++) {
-		const uint8_t *d;
-		size_t len;
-		bool key;
-		assert_int_equal(sc_synth_video(syn, i == 0, &d, &len, &key), 0);
-		assert_int_equal(sc_source_push_video(s, "vp8", d, len, key, T0 + i * 66667), 0);
-	}
+	for (int i = 0; i < 5; i++)
+		push_frame(s, syn, "vp8", i == 0, T0 + i * 66667);
 	int64_t budget = 0;
 	/* whatever the thread it starts has decoded by the time it returns */
 	AVFrame *f = sc_source_video_at(s, T0 + 4 * 66667, &budget, NULL);
@@ -272,16 +268,11 @@ static void test_error_before_queued_key(void **state)
 	(void)state;
 	sc_source *s = sc_source_new("f", "F");
 	sc_synth *syn = sc_synth_new("vp8", 160, 120, 15, red, 0);
-	const uint8_t *d;
-	size_t len;
-	bool key;
 	uint8_t junk[64];
 	memset(junk, 0x5b, sizeof(junk)); /* bit 0 set: an inter frame */
-	assert_int_equal(sc_synth_video(syn, true, &d, &len, &key), 0);
-	assert_int_equal(sc_source_push_video(s, "vp8", d, len, true, T0), 0);
+	push_frame(s, syn, "vp8", true, T0);
 	assert_int_equal(sc_source_push_video(s, "vp8", junk, sizeof(junk), false, T0 + 1), 0);
-	assert_int_equal(sc_synth_video(syn, true, &d, &len, &key), 0);
-	assert_int_equal(sc_source_push_video(s, "vp8", d, len, true, T0 + 2), 0);
+	push_frame(s, syn, "vp8", true, T0 + 2);
 	assert_true(sc_source_take_keyframe_request(s)); /* the new source's */
 	AVFrame *f = sc_source_video_at(s, T0 + 2, NULL, NULL);
 	assert_non_null(f);
@@ -291,8 +282,7 @@ static void test_error_before_queued_key(void **state)
 	assert_true(st.decode_errors >= 1);
 	assert_int_equal(st.video_frames, 2);
 	assert_false(sc_source_take_keyframe_request(s));
-	assert_int_equal(sc_synth_video(syn, false, &d, &len, &key), 0);
-	assert_int_equal(sc_source_push_video(s, "vp8", d, len, false, T0 + 3), 0);
+	push_frame(s, syn, "vp8", false, T0 + 3); /* not dropped */
 	sc_synth_free(syn);
 	sc_source_unref(s);
 }
