@@ -792,9 +792,8 @@ size_t sc_source_audio_pull(sc_source *s, int64_t t_us, float *out, size_t n)
 		int64_t from = off, to = (int64_t)n;
 		if (s->a_pos + s->a_len < pos + to)
 			to = s->a_pos + s->a_len - pos;
-		if (to > from)
-			got = ring_read(s, s->a_head, out + 2 * from, (size_t)(to - from));
 		if (to > from) {
+			got = ring_read(s, s->a_head, out + 2 * from, (size_t)(to - from));
 			/* consume up to the end of this pull */
 			int64_t used = pos + (int64_t)n - s->a_pos;
 			if (used >= s->a_len) {
